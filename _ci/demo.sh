@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The main job on a fresh machine: build .venv, then run the demo.
+# Usage: bash _ci/demo.sh [OUTPUT_DIR]   (default: demo-output)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash _ci/make_venv.sh .venv
+exec .venv/bin/eli5-gradcam demo --output "${1:-demo-output}"

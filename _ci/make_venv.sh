@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Create (or reuse) the virtual environment with the pinned stack of
+# requirements.txt and this package installed in editable mode.
+# Usage: bash _ci/make_venv.sh [VENV_DIR]   (default: .venv)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+venv="${1:-.venv}"
+python="${PYTHON:-python3}"
+stamp="$venv/.requirements.sha256"
+want="$(sha256sum requirements.txt pyproject.toml | sha256sum | cut -d' ' -f1)"
+if [ -x "$venv/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+    echo "[make_venv] reusing $venv"
+    exit 0
+fi
+echo "[make_venv] creating $venv with $("$python" --version 2>&1)"
+"$python" -m venv "$venv"
+"$venv/bin/python" -m pip install --quiet --upgrade pip
+"$venv/bin/python" -m pip install --quiet -r requirements.txt
+"$venv/bin/python" -m pip install --quiet --no-deps --no-build-isolation -e .
+echo "$want" > "$stamp"
+echo "[make_venv] ready: $venv"

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Run one test suite in the current environment (tox calls this; so does
+# _ci/test.sh, once per suite, each in its own process).
+# Usage: bash _ci/suite.sh SUITE [pytest args...]
+# Suites: core torch keras-tensorflow keras-torch keras-jax tf-keras mypy docs
+set -uo pipefail
+cd "$(dirname "$0")/.."
+suite="${1:?usage: suite.sh SUITE}"; shift || true
+python="${PYTHON_BIN:-python}"
+export TF_CPP_MIN_LOG_LEVEL=2 OMP_NUM_THREADS=1 MPLBACKEND=Agg PYTHONHASHSEED=0
+export HYPOTHESIS_PROFILE="${HYPOTHESIS_PROFILE:-ci}"
+
+run_pytest() {
+    # pytest exits 5 when it collects nothing: that is a failure here, never a pass.
+    "$python" -m pytest "$@"
+    local rc=$?
+    if [ "$rc" -eq 5 ]; then echo "[suite $suite] pytest collected no tests: failing"; fi
+    return "$rc"
+}
+
+case "$suite" in
+    core)             run_pytest tests/nn tests/formatters tests/test_registration.py tests/test_cli.py "$@" ;;
+    torch)            run_pytest tests/pytorch "$@" ;;
+    keras-tensorflow) KERAS_BACKEND=tensorflow run_pytest tests/keras "$@" ;;
+    keras-torch)      KERAS_BACKEND=torch run_pytest tests/keras "$@" ;;
+    keras-jax)        KERAS_BACKEND=jax run_pytest tests/keras "$@" ;;
+    tf-keras)         run_pytest tests/tf_keras "$@" ;;
+    mypy)             "$python" -m mypy ;;
+    docs)             "$python" -m sphinx -W --keep-going -b html docs docs/_build/html ;;
+    *) echo "unknown suite: $suite"; exit 2 ;;
+esac

@@ -1,0 +1,274 @@
+"""``format_as_image``: heatmaps drawn over the explained image.
+
+A backward-compatible superset of eli5 0.16's :func:`eli5.format_as_image`:
+the same parameters, defaults and pixels for one [0, 1] heatmap, plus
+
+* signed heatmaps (``relu=False``) drawn with a diverging colormap centred at
+  zero, opacity growing with the magnitude;
+* ``target=`` to draw one target of several;
+* a captioned grid of every target (name, score, probability) otherwise;
+* heatmaps of any resolution, larger or smaller than the image.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any, Callable, List, Optional, Union
+
+import matplotlib
+import numpy as np
+from eli5.base import Explanation, TargetExplanation
+from PIL import Image, ImageDraw, ImageFont
+
+__all__ = ['format_as_image', 'heatmap_overlay', 'colorize_heatmap', 'select_target']
+
+Colormap = Callable[[np.ndarray], np.ndarray]
+
+#: Colormap for signed heatmaps: blue for negative, red for positive evidence.
+DIVERGING_COLORMAP: Colormap = matplotlib.colormaps['RdBu_r']
+
+_CAPTION_PAD = 4
+
+
+def _check_alpha_limit(alpha_limit: object) -> Optional[float]:
+    if alpha_limit is None:
+        return None
+    if isinstance(alpha_limit, bool) or not isinstance(alpha_limit, numbers.Real):
+        raise TypeError('alpha_limit must be a float or int in [0, 1], or None; '
+                        f'got {type(alpha_limit).__name__} {alpha_limit!r}')
+    if not 0 <= float(alpha_limit) <= 1:
+        raise ValueError(f'alpha_limit must be between 0 and 1 inclusive; got {alpha_limit}')
+    return float(alpha_limit)
+
+
+def _check_heatmap(heatmap: object) -> np.ndarray:
+    if not isinstance(heatmap, np.ndarray):
+        raise TypeError('heatmap must be a numpy.ndarray; got '
+                        f'{type(heatmap).__name__}')
+    if heatmap.ndim != 2:
+        raise ValueError('heatmap must be 2-D (height, width) to draw over an image; '
+                         f'got shape {heatmap.shape}')
+    if heatmap.size == 0:
+        raise ValueError('heatmap is empty')
+    low, high = float(np.min(heatmap)), float(np.max(heatmap))
+    if not (np.isfinite(low) and np.isfinite(high)) or low < -1 or high > 1:
+        raise ValueError('heatmap must contain values in [0, 1] (or [-1, 1] for a '
+                         f'signed map); got minimum {low} and maximum {high}')
+    return heatmap
+
+
+def colorize_heatmap(heatmap: np.ndarray, colormap: Colormap = matplotlib.cm.viridis,
+                     alpha_limit: Optional[float] = 0.65,
+                     diverging_colormap: Colormap = DIVERGING_COLORMAP) -> np.ndarray:
+    """Colour a heatmap, with opacity following its strength.
+
+    A [0, 1] map goes through ``colormap``; a map with negative values goes
+    through ``diverging_colormap`` with 0 at its centre.  The alpha channel is
+    the value (the magnitude for signed maps), capped at ``alpha_limit``.
+
+    Parameters
+    ----------
+    heatmap : numpy.ndarray
+        2-D map in [0, 1] or [-1, 1].
+    colormap, diverging_colormap : callable
+        Map an array of [0, 1] values to RGBA floats (matplotlib colormaps do).
+    alpha_limit : float or None
+        Maximum opacity.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(h, w, 4)`` float RGBA in [0, 1].
+    """
+    heatmap = _check_heatmap(heatmap)
+    limit = _check_alpha_limit(alpha_limit)
+    if float(np.min(heatmap)) < 0:
+        rgba = np.array(diverging_colormap((heatmap + 1.0) / 2.0), dtype=np.float64)
+        alpha = np.abs(heatmap)
+    else:
+        rgba = np.array(colormap(heatmap), dtype=np.float64)
+        alpha = heatmap
+    rgba[..., 3] = alpha if limit is None else np.minimum(alpha, limit)
+    return rgba
+
+
+def heatmap_overlay(heatmap: np.ndarray, image: Image.Image,
+                    resampling_filter: int = Image.Resampling.LANCZOS,
+                    colormap: Colormap = matplotlib.cm.viridis,
+                    alpha_limit: Optional[float] = 0.65,
+                    diverging_colormap: Colormap = DIVERGING_COLORMAP) -> Image.Image:
+    """Blend one heatmap over ``image``.
+
+    The heatmap is coloured at its own resolution, then resized to the image
+    with ``resampling_filter`` and alpha-composited over it (eli5 0.16's order).
+
+    Parameters
+    ----------
+    heatmap : numpy.ndarray
+        2-D map in [0, 1] or [-1, 1].
+    image : PIL.Image.Image
+        Any mode; converted to RGBA.
+    resampling_filter, colormap, alpha_limit, diverging_colormap
+        See :func:`format_as_image`.
+
+    Returns
+    -------
+    PIL.Image.Image
+        RGBA, the size of ``image``.
+    """
+    base = _as_rgba(image)
+    rgba = colorize_heatmap(heatmap, colormap, alpha_limit, diverging_colormap)
+    colored = Image.fromarray((rgba * 255).astype(np.uint8), mode='RGBA')
+    colored = colored.resize((base.width, base.height), resample=resampling_filter)
+    return Image.alpha_composite(base, colored)
+
+
+def _as_rgba(image: object) -> Image.Image:
+    if not isinstance(image, Image.Image):
+        raise TypeError('Explanation image must be a PIL.Image.Image instance; got '
+                        f'{type(image).__name__}. Explain with image= or an image doc.')
+    if image.mode == 'RGBA':
+        return image
+    if image.mode.startswith('I') or image.mode == 'F':
+        # 16/32-bit grey: scale to 8 bits before Pillow's RGBA conversion clips it
+        values = np.asarray(image, dtype=np.float64)
+        low, high = float(values.min()), float(values.max())
+        scaled = (values - low) / (high - low if high > low else 1.0) * 255.0
+        image = Image.fromarray(scaled.round().astype(np.uint8), mode='L')
+    return image.convert('RGBA')
+
+
+def select_target(expl: Explanation, target: object) -> TargetExplanation:
+    """The target of ``expl`` whose label is ``target``.
+
+    Parameters
+    ----------
+    expl : eli5.base.Explanation
+    target : int or str
+        A target label as shown in the explanation (a class index, or its
+        name when ``target_names`` was given).
+
+    Returns
+    -------
+    eli5.base.TargetExplanation
+    """
+    targets = expl.targets or []
+    for candidate in targets:
+        if candidate.target == target:
+            return candidate
+    available = [t.target for t in targets]
+    raise ValueError(f'target {target!r} is not in this explanation; its targets are '
+                     f'{available}')
+
+
+def _caption(target: TargetExplanation) -> str:
+    parts = [f'{target.target}']
+    if target.score is not None:
+        parts.append(f'score={target.score:.3f}')
+    if target.proba is not None:
+        parts.append(f'p={target.proba:.3f}')
+    return '  '.join(parts)
+
+
+def _font() -> Any:
+    try:
+        return ImageFont.load_default(size=14)
+    except TypeError:     # Pillow < 10.1 has no size
+        return ImageFont.load_default()
+
+
+def _grid(panels: List[Image.Image], captions: List[str],
+          columns: Optional[int]) -> Image.Image:
+    font = _font()
+    measure = ImageDraw.Draw(Image.new('RGBA', (1, 1)))
+    boxes = [measure.textbbox((0, 0), text, font=font) for text in captions]
+    caption_height = max(box[3] - box[1] for box in boxes) + 2 * _CAPTION_PAD
+    cell_width = max(max(p.width for p in panels),
+                     max(box[2] - box[0] for box in boxes) + 2 * _CAPTION_PAD)
+    cell_height = max(p.height for p in panels) + caption_height
+    columns = min(len(panels), columns or min(len(panels), 4))
+    rows = math.ceil(len(panels) / columns)
+    sheet = Image.new('RGBA', (columns * cell_width, rows * cell_height), 'white')
+    draw = ImageDraw.Draw(sheet)
+    for number, (panel, text) in enumerate(zip(panels, captions)):
+        left = (number % columns) * cell_width
+        top = (number // columns) * cell_height
+        draw.text((left + _CAPTION_PAD, top + _CAPTION_PAD), text, fill='black', font=font)
+        sheet.paste(panel, (left, top + caption_height))
+    return sheet
+
+
+def format_as_image(expl: Explanation,
+                    resampling_filter: int = Image.Resampling.LANCZOS,
+                    colormap: Colormap = matplotlib.cm.viridis,
+                    alpha_limit: Optional[Union[float, int]] = 0.65,
+                    *,
+                    target: object = None,
+                    columns: Optional[int] = None,
+                    diverging_colormap: Colormap = DIVERGING_COLORMAP) -> Image.Image:
+    """Draw an explanation's heatmap(s) over its image.
+
+    Replaces :func:`eli5.format_as_image` once ``eli5_gradcam`` is imported;
+    for one [0, 1] heatmap the result is eli5 0.16's, pixel for pixel.
+
+    Parameters
+    ----------
+    expl : eli5.base.Explanation
+        With ``image`` (a PIL image) and ``targets`` whose ``heatmap`` is a
+        2-D array in [0, 1], or [-1, 1] for signed maps (``relu=False``).
+    resampling_filter : int
+        Pillow filter used to resize the coloured heatmap to the image
+        (default ``PIL.Image.LANCZOS``).
+    colormap : callable
+        Colormap for [0, 1] maps: a matplotlib colormap or any callable from a
+        2-D array to RGBA floats (default ``matplotlib.cm.viridis``).
+    alpha_limit : float or None
+        Maximum opacity of the heatmap, in [0, 1] (default 0.65).
+    target : int or str, optional
+        Draw only this target (its label as in ``expl.targets``).
+    columns : int, optional
+        Columns of the grid drawn for several targets (default up to 4).
+    diverging_colormap : callable
+        Colormap for signed maps, centred at 0 (default ``RdBu_r``).
+
+    Returns
+    -------
+    PIL.Image.Image
+        RGBA: the image with the heatmap blended in; for several targets (and
+        no ``target``) a grid of such images captioned with each target's
+        name, score and probability.
+
+    Raises
+    ------
+    TypeError
+        ``expl.image`` is not a PIL image, or a heatmap is not an array.
+    ValueError
+        A heatmap is not 2-D or outside [-1, 1], ``alpha_limit`` is outside
+        [0, 1], or ``target`` is not among the targets.
+
+    Examples
+    --------
+    >>> import eli5, eli5_gradcam                             # doctest: +SKIP
+    >>> expl = eli5.explain_prediction(model, doc, targets=[3, 5])  # doctest: +SKIP
+    >>> eli5.format_as_image(expl)               # a grid of both  # doctest: +SKIP
+    >>> eli5.format_as_image(expl, target=5)     # one overlay     # doctest: +SKIP
+    """
+    if not isinstance(expl, Explanation):
+        raise TypeError(f'expl must be an eli5.base.Explanation; got {type(expl).__name__}')
+    image = _as_rgba(expl.image)
+    _check_alpha_limit(alpha_limit)
+    if columns is not None and (isinstance(columns, bool) or
+                                not isinstance(columns, numbers.Integral) or columns < 1):
+        raise ValueError(f'columns must be a positive int; got {columns!r}')
+    if not expl.targets:
+        return image
+    chosen = [select_target(expl, target)] if target is not None else list(expl.targets)
+    for item in chosen:
+        if item.heatmap is None:
+            raise ValueError(f'target {item.target!r} has no heatmap to draw')
+    limit = None if alpha_limit is None else float(alpha_limit)
+    panels = [heatmap_overlay(item.heatmap, image, resampling_filter, colormap,  # type: ignore[arg-type]
+                              limit, diverging_colormap) for item in chosen]
+    if len(panels) == 1:
+        return panels[0]
+    return _grid(panels, [_caption(item) for item in chosen], columns)

@@ -1,0 +1,79 @@
+"""Make eli5's public formatter entry points use this package's formatters.
+
+eli5 is another distribution, so nothing is written into its files; the
+names users call are rebound, in memory, when ``eli5_gradcam`` is imported:
+
+* ``eli5.format_as_image`` and ``eli5.formatters.format_as_image`` become
+  :func:`eli5_gradcam.formatters.format_as_image`; so does the reference
+  ``eli5.ipython`` holds, which is what the image branch of
+  :func:`eli5.show_prediction` calls, and ``show_prediction`` learns the new
+  keyword arguments (``target``, ``columns``, ``diverging_colormap``);
+* ``eli5.format_as_dict`` and ``eli5.formatters.format_as_dict`` turn an
+  explanation's PIL image into a PNG data URI, so the result stays
+  JSON-serialisable.
+
+eli5's own functions stay where they were defined
+(``eli5.formatters.image.format_as_image``, ``eli5.formatters.as_dict.format_as_dict``).
+"""
+from __future__ import annotations
+
+import base64
+import io
+import sys
+from typing import Any
+
+import attr
+import eli5
+import eli5.formatters
+from eli5.base import Explanation
+from eli5.formatters.as_dict import format_as_dict as _eli5_format_as_dict
+from PIL import Image
+
+from .image import format_as_image
+
+__all__ = ['install', 'format_as_dict', 'IMAGE_FORMAT_KWARGS']
+
+#: Keyword arguments of our format_as_image that eli5.show_prediction must
+#: route to the formatter rather than to explain_prediction.
+IMAGE_FORMAT_KWARGS = frozenset({'target', 'columns', 'diverging_colormap'})
+
+
+def image_to_data_uri(image: Image.Image) -> str:
+    """A PIL image as a ``data:image/png;base64,...`` string."""
+    buffer = io.BytesIO()
+    image.save(buffer, format='PNG')
+    return 'data:image/png;base64,' + base64.b64encode(buffer.getvalue()).decode('ascii')
+
+
+def format_as_dict(explanation: Any) -> Any:
+    """eli5's :func:`eli5.format_as_dict`, JSON-serialisable for image explanations.
+
+    The ``image`` of an explanation becomes a PNG data URI string; heatmaps
+    become nested lists, as eli5 does for every array.
+
+    Parameters
+    ----------
+    explanation : eli5.base.Explanation or a part of one
+
+    Returns
+    -------
+    dict
+    """
+    if isinstance(explanation, Explanation) and isinstance(explanation.image, Image.Image):
+        result = _eli5_format_as_dict(attr.evolve(explanation, image=None))
+        result['image'] = image_to_data_uri(explanation.image)
+        return result
+    return _eli5_format_as_dict(explanation)
+
+
+def install() -> None:
+    """Rebind eli5's formatter entry points (idempotent)."""
+    for module in (eli5, eli5.formatters):
+        setattr(module, 'format_as_image', format_as_image)
+        setattr(module, 'format_as_dict', format_as_dict)
+    ipython = sys.modules.get('eli5.ipython')
+    if ipython is not None:
+        setattr(ipython, 'format_as_image', format_as_image)
+        kwargs = getattr(ipython, 'FORMAT_KWARGS', None)
+        if isinstance(kwargs, set):
+            kwargs.update(IMAGE_FORMAT_KWARGS)

@@ -1,0 +1,16 @@
+"""The framework-agnostic core: numpy (+ scipy, Pillow) only.
+
+Adapters return a :class:`LayerCapture`; everything else happens here.
+"""
+from .capture import LayerCapture
+from .explanation import KINDS, explain_capture, input_kind
+from .gradcam import (EPS, METHODS, FlatHeatmapWarning, compute_heatmaps,
+                      gradcam_heatmaps, normalize_heatmaps, resolve_method)
+from .image import doc_to_image, image_from_path
+from .targets import resolve_targets
+
+__all__ = [
+    'LayerCapture', 'KINDS', 'explain_capture', 'input_kind', 'EPS', 'METHODS',
+    'FlatHeatmapWarning', 'compute_heatmaps', 'gradcam_heatmaps', 'normalize_heatmaps',
+    'resolve_method', 'doc_to_image', 'image_from_path', 'resolve_targets',
+]

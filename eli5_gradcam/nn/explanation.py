@@ -1,0 +1,251 @@
+"""Build eli5 explanations from a :class:`~eli5_gradcam.nn.capture.LayerCapture`.
+
+:func:`explain_capture` is the one place where heatmaps become
+:class:`eli5.base.Explanation` objects, for every framework.  The kind of
+input decides the shape of the result:
+
+* ``'image'``: a 2-D heatmap per target at the layer's resolution and
+  ``Explanation.image``, which :func:`eli5.format_as_image` overlays;
+* ``'text'``: one weight per token (heatmap resized to the tokens, padding
+  removed) and ``weighted_spans`` for eli5's HTML highlighting;
+* ``'other'``: the normalised heatmap at the layer's resolution (signals,
+  time series, volumes).
+"""
+from __future__ import annotations
+
+from typing import List, Optional, Sequence, Union
+
+import numpy as np
+from eli5.base import Explanation, FeatureWeight, FeatureWeights, TargetExplanation
+from PIL import Image
+
+from .capture import LayerCapture
+from .gradcam import METHOD_TITLES, compute_heatmaps, normalize_heatmaps, resolve_method
+from .image import doc_to_image, looks_like_image
+from .targets import TargetNames, target_labels
+from .text import (as_tokens, padding_mask, resize_heatmap, strip_padding,
+                   token_feature_weights, weighted_spans)
+
+__all__ = ['KINDS', 'input_kind', 'explain_capture', 'position_feature_weights']
+
+#: The kinds of explanation.
+KINDS = ('image', 'text', 'other')
+
+#: How many heatmap positions ``format_as_text`` lists for image/other kinds.
+TOP_POSITIONS = 10
+
+
+def input_kind(doc_shape: Sequence[int], *, image: object = None,
+               tokens: object = None) -> str:
+    """Decide the kind of explanation from the arguments and the doc's shape.
+
+    Parameters
+    ----------
+    doc_shape : sequence of int
+        Shape of the document, batch axis included.
+    image : PIL.Image.Image, optional
+        Given: an image explanation.
+    tokens : list of str, optional
+        Given: a text explanation.
+
+    Returns
+    -------
+    str
+        ``'image'``, ``'text'`` or ``'other'``.
+    """
+    if tokens is not None and image is not None:
+        raise ValueError('pass either image= (an image model) or tokens= (a text model), '
+                         'not both')
+    if tokens is not None:
+        return 'text'
+    if image is not None:
+        if not isinstance(image, Image.Image):
+            raise TypeError('image must be a PIL.Image.Image (the picture to draw the '
+                            f'heatmap on); got {type(image).__name__}')
+        return 'image'
+    return 'image' if looks_like_image(tuple(doc_shape)) else 'other'
+
+
+def _position_name(index: tuple) -> str:
+    if len(index) == 1:
+        return f'position {index[0]}'
+    if len(index) == 2:
+        return f'row {index[0]}, col {index[1]}'
+    return f'position {tuple(int(i) for i in index)}'
+
+
+def position_feature_weights(heatmap: np.ndarray, top: int = TOP_POSITIONS) -> FeatureWeights:
+    """The heatmap's strongest positions as eli5 feature weights.
+
+    This gives :func:`eli5.format_as_text`, ``format_as_dataframe`` and the
+    HTML table something to list for image and signal explanations: where the
+    evidence is, as "row r, col c" of the layer's grid.
+
+    Parameters
+    ----------
+    heatmap : numpy.ndarray
+        A normalised map of any rank.
+    top : int
+        How many positive and negative positions to list.
+
+    Returns
+    -------
+    eli5.base.FeatureWeights
+    """
+    flat = np.asarray(heatmap, dtype=np.float64).ravel()
+    order = np.argsort(-flat, kind='stable')
+    positive = [i for i in order if flat[i] > 0]
+    negative = [i for i in order[::-1] if flat[i] < 0]
+
+    def weights(indices: List[int]) -> List[FeatureWeight]:
+        return [FeatureWeight(_position_name(np.unravel_index(i, heatmap.shape)),
+                              float(flat[i])) for i in indices[:top]]
+    return FeatureWeights(pos=weights(positive), neg=weights(negative),
+                          pos_remaining=max(len(positive) - top, 0),
+                          neg_remaining=max(len(negative) - top, 0))
+
+
+def _description(capture: LayerCapture, method: str, relu: bool,
+                 counterfactual: bool, kind: str) -> str:
+    shape = 'x'.join(str(s) for s in capture.spatial_shape)
+    channels = capture.activations.shape[-1]
+    parts = [
+        f"{METHOD_TITLES[method]} on layer '{capture.layer_name}' "
+        f'({shape} positions, {channels} channels), from the gradient of '
+        f"each target's {capture.score_name}.",
+    ]
+    if counterfactual:
+        parts.append('Counterfactual: the map shows what lowers the score.')
+    if relu:
+        parts.append('Only positive evidence is kept (relu); values in [0, 1].')
+    else:
+        parts.append('Signed map (relu off): negative values lower the score; '
+                     'values in [-1, 1].')
+    if kind == 'text':
+        parts.append('The layer\'s sequence is resized to the tokens.')
+    return ' '.join(parts)
+
+
+def explain_capture(capture: LayerCapture,
+                    *,
+                    estimator: str,
+                    kind: str,
+                    docs: Optional[np.ndarray] = None,
+                    images: Optional[Sequence[Optional[Image.Image]]] = None,
+                    tokens: Optional[Sequence[object]] = None,
+                    pad_value: object = None,
+                    pad_token: Optional[str] = None,
+                    padding: Optional[str] = None,
+                    interpolation_kind: str = 'linear',
+                    method: str = 'gradcam',
+                    relu: bool = True,
+                    counterfactual: bool = False,
+                    target_names: Optional[TargetNames] = None,
+                    is_regression: bool = False,
+                    channels_first: Optional[bool] = None) -> List[Explanation]:
+    """Turn one capture into one :class:`eli5.base.Explanation` per document.
+
+    Parameters
+    ----------
+    capture : LayerCapture
+        What the adapter computed.
+    estimator : str
+        Name of the model, for ``Explanation.estimator``.
+    kind : {'image', 'text', 'other'}
+        See :func:`input_kind`.
+    docs : numpy.ndarray, optional
+        The inputs (batch first), numpy: used to draw images when ``images``
+        is not given and to find padding by ``pad_value``.
+    images : sequence of PIL.Image.Image or None, optional
+        One picture per document to overlay (``None`` entries: from ``docs``).
+    tokens : sequence, optional
+        One token list per document (text kind).
+    pad_value, pad_token, padding
+        Padding to strip from text, see :func:`~eli5_gradcam.nn.text.padding_mask`.
+    interpolation_kind : str
+        How the layer's sequence is resized to the tokens.
+    method, relu, counterfactual
+        See :func:`~eli5_gradcam.nn.gradcam.compute_heatmaps`.
+    target_names : sequence or mapping, optional
+        Names of the outputs.
+    is_regression : bool
+        The model's single output is a regression value.
+    channels_first : bool, optional
+        Layout of image ``docs``; guessed when None.
+
+    Returns
+    -------
+    list of eli5.base.Explanation
+    """
+    if kind not in KINDS:
+        raise ValueError(f'kind must be one of {KINDS}; got {kind!r}')
+    method = resolve_method(method)
+    spatial_ndim = len(capture.spatial_shape)
+    if kind == 'image' and spatial_ndim != 2:
+        raise ValueError(f"layer '{capture.layer_name}' gives {spatial_ndim} spatial axes "
+                         f'{capture.spatial_shape}; an image explanation needs a layer with '
+                         'a 2-D (height x width) output: pass another layer=')
+    if kind == 'text' and spatial_ndim != 1:
+        raise ValueError(f"layer '{capture.layer_name}' gives {spatial_ndim} spatial axes "
+                         f'{capture.spatial_shape}; a text explanation needs a layer with '
+                         'a sequence (1-D) output: pass another layer=')
+    raw = compute_heatmaps(capture.activations, capture.gradients, method=method,
+                           relu=relu, counterfactual=counterfactual)
+    batch = raw.shape[0]
+    n_outputs = capture.scores.shape[1]
+    description = _description(capture, method, relu, counterfactual, kind)
+    explanations = []
+    for item in range(batch):
+        indices = [int(i) for i in capture.targets[item]]
+        labels = target_labels(indices, target_names, n_outputs)
+        image: Optional[Image.Image] = None
+        item_tokens: Optional[List[str]] = None
+        if kind == 'text':
+            if tokens is None:
+                raise ValueError('tokens are required for a text explanation')
+            item_tokens = as_tokens(tokens[item])
+            heatmaps = resize_heatmap(raw[item], len(item_tokens), interpolation_kind)
+            if pad_value is not None or pad_token is not None:
+                mask = padding_mask(item_tokens,
+                                    doc=None if docs is None else docs[item],
+                                    pad_value=pad_value, pad_token=pad_token,
+                                    padding=padding)
+                item_tokens, heatmaps = strip_padding(item_tokens, heatmaps, mask)
+            heatmaps = normalize_heatmaps(heatmaps, spatial_ndim=1, relu=relu)
+        else:
+            heatmaps = normalize_heatmaps(raw[item], spatial_ndim=spatial_ndim, relu=relu)
+            if kind == 'image':
+                given = images[item] if images is not None else None
+                if given is not None:
+                    image = given.convert('RGBA') if given.mode != 'RGBA' else given
+                elif docs is not None:
+                    image = doc_to_image(docs[item:item + 1], channels_first=channels_first)
+        targets = []
+        for column, (index, label) in enumerate(zip(indices, labels)):
+            heatmap = heatmaps[column]
+            proba = (None if capture.probabilities is None
+                     else float(capture.probabilities[item, index]))
+            target: Union[int, str] = label
+            if item_tokens is not None:
+                features = token_feature_weights(item_tokens, heatmap)
+                spans = weighted_spans(item_tokens, heatmap)
+            else:
+                features = position_feature_weights(heatmap)
+                spans = None
+            targets.append(TargetExplanation(
+                target=target,
+                feature_weights=features,
+                proba=proba,
+                score=float(capture.scores[item, index]),
+                weighted_spans=spans,
+                heatmap=heatmap,
+            ))
+        explanations.append(Explanation(
+            estimator=estimator,
+            description=description,
+            method=METHOD_TITLES[method],
+            is_regression=is_regression,
+            targets=targets,
+            image=image,
+        ))
+    return explanations

@@ -1,0 +1,357 @@
+"""Class activation maps from a layer's activations and gradients.
+
+Every method here is a small function of the same two arrays, in the
+channels-last layout the framework adapters return:
+
+* ``activations`` of shape ``(batch, *spatial, channels)``: the chosen layer's
+  output :math:`A^k` for each document;
+* ``gradients`` of shape ``(batch, targets, *spatial, channels)``: the
+  gradient :math:`\\partial y^c / \\partial A^k` of each target's score.
+
+``spatial`` may have any rank: 1 for text and signals, 2 for images, 3 for
+volumes.  Nothing loops over channels, targets or documents in Python.
+"""
+from __future__ import annotations
+
+import warnings
+from typing import Callable, Dict, Tuple
+
+import numpy as np
+
+__all__ = [
+    'EPS',
+    'METHODS',
+    'FlatHeatmapWarning',
+    'gradcam_channel_weights',
+    'gradcam_plus_plus_channel_weights',
+    'weighted_sum',
+    'gradcam_map',
+    'gradcam_plus_plus_map',
+    'layercam_map',
+    'hirescam_map',
+    'compute_heatmaps',
+    'normalize_heatmaps',
+    'gradcam_heatmaps',
+    'resolve_method',
+]
+
+#: Relative tolerance below which a heatmap counts as flat (all zero or
+#: constant) and is returned as zeros instead of being divided by ~0.
+EPS = 1e-7
+
+
+class FlatHeatmapWarning(UserWarning):
+    """A heatmap was all zero or constant, so it carries no localisation.
+
+    It is returned as zeros.  Usual causes: ``relu=True`` and no positive
+    evidence for the target (try ``relu=False`` or ``counterfactual=True``),
+    a layer whose gradients are zero (a dead or disconnected layer), or a
+    layer with a single spatial position.
+    """
+
+
+def _check_pair(activations: np.ndarray, gradients: np.ndarray) -> None:
+    if activations.ndim < 2:
+        raise ValueError(
+            'activations must have shape (batch, *spatial, channels), '
+            f'got shape {activations.shape}')
+    if gradients.ndim != activations.ndim + 1 or (
+            gradients.shape[:1] + gradients.shape[2:] != activations.shape):
+        raise ValueError(
+            'gradients must have shape (batch, targets, *spatial, channels) '
+            f'matching activations {activations.shape}, got {gradients.shape}')
+
+
+def _spatial_axes(gradients: np.ndarray) -> Tuple[int, ...]:
+    """Spatial axes of a ``(batch, targets, *spatial, channels)`` array."""
+    return tuple(range(2, gradients.ndim - 1))
+
+
+def gradcam_channel_weights(gradients: np.ndarray) -> np.ndarray:
+    """Grad-CAM channel weights: the spatial mean of the gradients.
+
+    .. math:: \\alpha^c_k = \\frac{1}{Z} \\sum_{i} \\frac{\\partial y^c}{\\partial A^k_i}
+
+    (Selvaraju et al. 2017, eq. 1, https://arxiv.org/abs/1610.02391).
+
+    Parameters
+    ----------
+    gradients : numpy.ndarray
+        ``(batch, targets, *spatial, channels)``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(batch, targets, channels)``.
+    """
+    return gradients.mean(axis=_spatial_axes(gradients))
+
+
+def gradcam_plus_plus_channel_weights(activations: np.ndarray,
+                                      gradients: np.ndarray) -> np.ndarray:
+    """Grad-CAM++ channel weights, closed form.
+
+    With the exponential score :math:`S^c = \\exp(y^c)` and a piecewise-linear
+    network, the higher derivatives are powers of the first one,
+    :math:`g = \\partial y^c / \\partial A^k`, and (Chattopadhay et al. 2018,
+    eq. 19, https://arxiv.org/abs/1710.11063)
+
+    .. math::
+        \\alpha^{kc}_i = \\frac{g_i^2}{2 g_i^2 + \\sum_j A^k_j g_i^3}, \\qquad
+        w^c_k = \\sum_i \\alpha^{kc}_i \\, \\mathrm{relu}(g_i)
+
+    where :math:`\\alpha` is 0 where its denominator is 0.  The common factor
+    :math:`\\exp(y^c)` of :math:`\\partial S^c/\\partial A` is dropped: it
+    scales the whole map and disappears in normalisation.
+
+    Parameters
+    ----------
+    activations : numpy.ndarray
+        ``(batch, *spatial, channels)``.
+    gradients : numpy.ndarray
+        ``(batch, targets, *spatial, channels)``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(batch, targets, channels)``.
+    """
+    axes = _spatial_axes(gradients)
+    activation_sums = activations.sum(axis=tuple(a - 1 for a in axes), keepdims=True)
+    activation_sums = activation_sums[:, np.newaxis]     # add the target axis
+    squared = gradients ** 2
+    denominator = 2.0 * squared + activation_sums * gradients ** 3
+    safe = np.where(denominator != 0.0, denominator, 1.0)
+    alphas = np.where(denominator != 0.0, squared / safe, 0.0)
+    return (alphas * np.maximum(gradients, 0.0)).sum(axis=axes)
+
+
+def weighted_sum(activations: np.ndarray, channel_weights: np.ndarray) -> np.ndarray:
+    """Linear combination of activation maps, :math:`\\sum_k w^c_k A^k`.
+
+    Parameters
+    ----------
+    activations : numpy.ndarray
+        ``(batch, *spatial, channels)``.
+    channel_weights : numpy.ndarray
+        ``(batch, targets, channels)``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(batch, targets, *spatial)``.
+    """
+    batch, channels = activations.shape[0], activations.shape[-1]
+    flat = activations.reshape(batch, -1, channels)            # (B, P, K)
+    maps = np.matmul(channel_weights, flat.transpose(0, 2, 1))  # (B, T, P)
+    return maps.reshape((batch, channel_weights.shape[1]) + activations.shape[1:-1])
+
+
+def gradcam_map(activations: np.ndarray, gradients: np.ndarray) -> np.ndarray:
+    """Grad-CAM map before the ReLU: :math:`\\sum_k \\alpha^c_k A^k`."""
+    return weighted_sum(activations, gradcam_channel_weights(gradients))
+
+
+def gradcam_plus_plus_map(activations: np.ndarray, gradients: np.ndarray) -> np.ndarray:
+    """Grad-CAM++ map before the ReLU: :math:`\\sum_k w^c_k A^k`."""
+    return weighted_sum(activations,
+                        gradcam_plus_plus_channel_weights(activations, gradients))
+
+
+def layercam_map(activations: np.ndarray, gradients: np.ndarray) -> np.ndarray:
+    """LayerCAM map before the ReLU.
+
+    .. math:: M^c_i = \\sum_k \\mathrm{relu}(g^{kc}_i) \\, A^k_i
+
+    (Jiang et al. 2021, eq. 5-6, https://doi.org/10.1109/TIP.2021.3089943):
+    each position keeps its own, positive, gradient as weight.
+    """
+    return (np.maximum(gradients, 0.0) * activations[:, np.newaxis]).sum(axis=-1)
+
+
+def hirescam_map(activations: np.ndarray, gradients: np.ndarray) -> np.ndarray:
+    """HiResCAM map before the ReLU.
+
+    .. math:: M^c_i = \\sum_k g^{kc}_i \\, A^k_i
+
+    (Draelos & Carin 2020, https://arxiv.org/abs/2011.08891): the element-wise
+    product of gradients and activations, which, unlike Grad-CAM's spatial
+    average, provably reflects the locations the score used.
+    """
+    return (gradients * activations[:, np.newaxis]).sum(axis=-1)
+
+
+MapFunction = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+#: The methods ``method=`` accepts, by name.
+METHODS: Dict[str, MapFunction] = {
+    'gradcam': gradcam_map,
+    'gradcam++': gradcam_plus_plus_map,
+    'layercam': layercam_map,
+    'hirescam': hirescam_map,
+}
+
+#: Display names used in explanations.
+METHOD_TITLES: Dict[str, str] = {
+    'gradcam': 'Grad-CAM',
+    'gradcam++': 'Grad-CAM++',
+    'layercam': 'LayerCAM',
+    'hirescam': 'HiResCAM',
+}
+
+_ALIASES = {
+    'grad-cam': 'gradcam', 'grad_cam': 'gradcam',
+    'gradcampp': 'gradcam++', 'grad-cam++': 'gradcam++',
+    'gradcamplusplus': 'gradcam++', 'gradcam_plus_plus': 'gradcam++',
+    'layer-cam': 'layercam', 'layer_cam': 'layercam',
+    'hires-cam': 'hirescam', 'hires_cam': 'hirescam',
+}
+
+
+def resolve_method(method: object) -> str:
+    """Return the canonical name of ``method`` or raise a helpful error.
+
+    Parameters
+    ----------
+    method : str
+        One of ``'gradcam'``, ``'gradcam++'``, ``'layercam'``, ``'hirescam'``
+        (case-insensitive; ``'Grad-CAM'`` and similar spellings are accepted).
+
+    Returns
+    -------
+    str
+        The key of :data:`METHODS`.
+    """
+    if not isinstance(method, str):
+        raise TypeError(f'method must be a str, one of {sorted(METHODS)}; '
+                        f'got {type(method).__name__} {method!r}')
+    key = method.strip().lower()
+    key = _ALIASES.get(key, key)
+    if key not in METHODS:
+        raise ValueError(f'method must be one of {sorted(METHODS)}; got {method!r}')
+    return key
+
+
+def compute_heatmaps(activations: np.ndarray,
+                     gradients: np.ndarray,
+                     *,
+                     method: str = 'gradcam',
+                     relu: bool = True,
+                     counterfactual: bool = False) -> np.ndarray:
+    """Unnormalised class activation maps, one per document and target.
+
+    Parameters
+    ----------
+    activations : numpy.ndarray
+        ``(batch, *spatial, channels)``, the layer's output.
+    gradients : numpy.ndarray
+        ``(batch, targets, *spatial, channels)``, the gradient of each
+        target's score with respect to ``activations``.
+    method : str
+        ``'gradcam'`` (default), ``'gradcam++'``, ``'layercam'`` or ``'hirescam'``.
+    relu : bool
+        Keep only positive evidence, as the papers do (default).  With
+        ``False`` the map keeps its sign: negative values mark regions that
+        lower the score.
+    counterfactual : bool
+        Explain what *lowers* the score: the gradients are negated before any
+        other step (Selvaraju et al. 2017, sec. 5, "counterfactual explanations").
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(batch, targets, *spatial)``, float64.
+    """
+    name = resolve_method(method)
+    activations = np.asarray(activations, dtype=np.float64)
+    gradients = np.asarray(gradients, dtype=np.float64)
+    _check_pair(activations, gradients)
+    if counterfactual:
+        gradients = -gradients
+    with np.errstate(over='ignore', invalid='ignore', divide='ignore'):
+        maps = METHODS[name](activations, gradients)
+    maps = np.nan_to_num(maps, nan=0.0, posinf=np.finfo(np.float64).max,
+                         neginf=-np.finfo(np.float64).max)
+    if relu:
+        maps = np.maximum(maps, 0.0)
+    return maps
+
+
+def normalize_heatmaps(heatmaps: np.ndarray, *, spatial_ndim: int,
+                       relu: bool = True, warn: bool = True) -> np.ndarray:
+    """Scale each heatmap to a fixed range.
+
+    With ``relu=True`` every map is divided by its maximum, so it lies in
+    [0, 1]; with ``relu=False`` by its largest magnitude, so it lies in
+    [-1, 1] and keeps its sign.  A flat map (all zero, or constant) carries no
+    localisation: it becomes zeros, never NaN, and a
+    :class:`FlatHeatmapWarning` names it.
+
+    Parameters
+    ----------
+    heatmaps : numpy.ndarray
+        ``(..., *spatial)`` maps; the last ``spatial_ndim`` axes are spatial.
+    spatial_ndim : int
+        How many trailing axes are spatial.
+    relu : bool
+        Whether the maps were rectified (decides the range).
+    warn : bool
+        Emit :class:`FlatHeatmapWarning` for flat maps.
+
+    Returns
+    -------
+    numpy.ndarray
+        Maps of the same shape, float64, in [0, 1] or [-1, 1].
+    """
+    heatmaps = np.asarray(heatmaps, dtype=np.float64)
+    if relu:
+        heatmaps = np.maximum(heatmaps, 0.0)
+    if spatial_ndim == 0 or heatmaps.size == 0:
+        return heatmaps
+    axes = tuple(range(heatmaps.ndim - spatial_ndim, heatmaps.ndim))
+    # Scale by the largest magnitude first so that huge values cannot overflow.
+    magnitude = np.abs(heatmaps).max(axis=axes, keepdims=True)
+    scaled = heatmaps / np.where(magnitude > 0.0, magnitude, 1.0)
+    spread = scaled.max(axis=axes, keepdims=True) - scaled.min(axis=axes, keepdims=True)
+    flat = ~(spread > EPS)
+    if warn and bool(flat.any()):
+        where = np.argwhere(flat.reshape(flat.shape[:-spatial_ndim]))
+        warnings.warn(
+            f'{len(where)} heatmap(s) are all zero or constant and are returned '
+            f'as zeros (batch/target indices {where.tolist()}). '
+            'With relu=True this means no positive evidence for the target: '
+            'try relu=False, counterfactual=True or another layer.',
+            FlatHeatmapWarning, stacklevel=3)
+    return np.where(flat, 0.0, scaled)
+
+
+def gradcam_heatmaps(activations: np.ndarray,
+                     gradients: np.ndarray,
+                     *,
+                     method: str = 'gradcam',
+                     relu: bool = True,
+                     counterfactual: bool = False) -> np.ndarray:
+    """Normalised class activation maps: :func:`compute_heatmaps` then
+    :func:`normalize_heatmaps`.
+
+    Parameters
+    ----------
+    activations, gradients, method, relu, counterfactual
+        As in :func:`compute_heatmaps`.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(batch, targets, *spatial)`` in [0, 1] (``relu=True``) or [-1, 1].
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> activations = np.array([[[1.0, 0.0], [0.0, 2.0]]])   # (1, 2 positions, 2 channels)
+    >>> gradients = np.array([[[[1.0, 0.0], [1.0, 0.0]]]])   # (1, 1 target, 2, 2)
+    >>> gradcam_heatmaps(activations, gradients)
+    array([[[1., 0.]]])
+    """
+    maps = compute_heatmaps(activations, gradients, method=method, relu=relu,
+                            counterfactual=counterfactual)
+    return normalize_heatmaps(maps, spatial_ndim=maps.ndim - 2, relu=relu)

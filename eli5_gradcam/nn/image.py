@@ -1,0 +1,143 @@
+"""Images: documents to PIL images and back, and heatmap resizing."""
+from __future__ import annotations
+
+import os
+from typing import Optional, Tuple, Union
+
+import numpy as np
+from PIL import Image
+
+__all__ = ['doc_to_image', 'image_from_path', 'resize_heatmap_to', 'looks_like_image']
+
+_MODES = {1: 'L', 3: 'RGB', 4: 'RGBA'}
+
+
+def looks_like_image(shape: Tuple[int, ...]) -> bool:
+    """Whether an array of ``shape`` (with batch axis) is plausibly an image.
+
+    ``(1, H, W)``, ``(1, H, W, C)`` or ``(1, C, H, W)`` with ``C`` in 1, 3, 4
+    and both spatial sides larger than 1.
+    """
+    if len(shape) == 3:
+        return shape[1] > 1 and shape[2] > 1
+    if len(shape) == 4:
+        return (shape[-1] in _MODES and min(shape[1:3]) > 1) or (
+            shape[1] in _MODES and min(shape[2:4]) > 1)
+    return False
+
+
+def _to_uint8(array: np.ndarray) -> np.ndarray:
+    if array.dtype == np.uint8:
+        return array
+    values = array.astype(np.float64)
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return np.zeros(array.shape, dtype=np.uint8)
+    low, high = float(finite.min()), float(finite.max())
+    if low >= 0.0 and high <= 1.0 and not np.issubdtype(array.dtype, np.integer):
+        values = values * 255.0
+    elif not (low >= 0.0 and high <= 255.0):
+        # normalised input (e.g. mean/std): stretch to the full range for display
+        values = (values - low) / (high - low if high > low else 1.0) * 255.0
+    return np.clip(np.nan_to_num(values), 0, 255).round().astype(np.uint8)
+
+
+def doc_to_image(doc: np.ndarray, *, channels_first: Optional[bool] = None) -> Image.Image:
+    """Turn an image document into a PIL image for display (mode RGBA).
+
+    Parameters
+    ----------
+    doc : numpy.ndarray
+        ``(1, H, W, C)``, ``(1, C, H, W)``, ``(H, W, C)``, ``(1, H, W)`` or
+        ``(H, W)``, with ``C`` in 1, 3 or 4.  Values in [0, 1] or [0, 255] are
+        used as they are; anything else (normalised inputs) is stretched to
+        [0, 255].
+    channels_first : bool, optional
+        Layout of ``doc``; guessed from the shape when None.
+
+    Returns
+    -------
+    PIL.Image.Image
+    """
+    array = np.asarray(doc)
+    if array.ndim == 4:
+        if array.shape[0] != 1:
+            raise ValueError(f'doc must hold one image (batch axis of 1); got shape {array.shape}')
+        array = array[0]
+    if array.ndim == 3:
+        if channels_first is None:
+            channels_first = array.shape[0] in _MODES and array.shape[-1] not in _MODES
+        if channels_first:
+            array = np.moveaxis(array, 0, -1)
+        if array.shape[-1] not in _MODES:
+            if array.shape[0] == 1:     # (1, H, W): a batch of one grey image
+                array = array[0][..., np.newaxis]
+            else:
+                raise ValueError('doc does not look like an image: expected 1, 3 or 4 '
+                                 f'channels, got shape {np.shape(doc)}')
+    elif array.ndim == 2:
+        array = array[..., np.newaxis]
+    else:
+        raise ValueError(f'doc does not look like an image; got shape {np.shape(doc)}')
+    pixels = _to_uint8(array)
+    mode = _MODES[pixels.shape[-1]]
+    if mode == 'L':
+        pixels = pixels[..., 0]
+    return Image.fromarray(pixels, mode=mode).convert('RGBA')
+
+
+def image_from_path(path: Union[str, os.PathLike],
+                    image_shape: Optional[Tuple[int, int]] = None) -> Image.Image:
+    """Open an image file as RGB, optionally resized.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    image_shape : (height, width), optional
+
+    Returns
+    -------
+    PIL.Image.Image
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f'path must be a str or os.PathLike; got {type(path).__name__}')
+    try:
+        image = Image.open(path)
+        image.load()
+    except FileNotFoundError as exc:
+        raise ValueError(f'path: no such file: {os.fspath(path)!r}') from exc
+    except OSError as exc:
+        raise ValueError(f'path: {os.fspath(path)!r} is not an image Pillow can read'
+                         ) from exc
+    image = image.convert('RGB')
+    if image_shape is not None:
+        height, width = image_shape
+        image = image.resize((int(width), int(height)), resample=Image.Resampling.BILINEAR)
+    return image
+
+
+def resize_heatmap_to(heatmap: np.ndarray, size: Tuple[int, int],
+                      resample: int = Image.Resampling.BILINEAR) -> np.ndarray:
+    """Resize a 2-D heatmap to ``size`` = (width, height), keeping float values.
+
+    Parameters
+    ----------
+    heatmap : numpy.ndarray
+        ``(h, w)`` float map.
+    size : (width, height)
+    resample : int
+        A Pillow filter.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(height, width)`` float32.
+    """
+    heatmap = np.asarray(heatmap, dtype=np.float32)
+    if heatmap.ndim != 2:
+        raise ValueError(f'heatmap must be 2-D to resize onto an image; got shape {heatmap.shape}')
+    if (heatmap.shape[1], heatmap.shape[0]) == tuple(size):
+        return heatmap
+    resized = Image.fromarray(heatmap, mode='F').resize(tuple(size), resample=resample)
+    low, high = float(heatmap.min()), float(heatmap.max())
+    return np.clip(np.asarray(resized, dtype=np.float32), low, high)

@@ -1,0 +1,237 @@
+"""From a 1-D heatmap to weighted tokens that eli5 highlights.
+
+The steps, in order: :func:`resize_heatmap` stretches the layer's sequence
+to one value per token; :func:`padding_mask` / :func:`strip_padding` drop
+padding; :func:`weighted_spans` and :func:`token_feature_weights` build eli5's
+structures, so that :func:`eli5.format_as_html` colours each token by its
+weight and :func:`eli5.format_as_text` lists them.
+"""
+from __future__ import annotations
+
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+from eli5.base import DocWeightedSpans, FeatureWeight, FeatureWeights, WeightedSpans
+from scipy.interpolate import interp1d
+
+__all__ = [
+    'PADDING_SIDES',
+    'INTERPOLATION_KINDS',
+    'as_tokens',
+    'resize_heatmap',
+    'padding_mask',
+    'strip_padding',
+    'is_char_tokens',
+    'weighted_spans',
+    'token_feature_weights',
+]
+
+#: Accepted values of ``padding``.
+PADDING_SIDES = ('pre', 'post', None)
+
+INTERPOLATION_KINDS = ('linear', 'nearest', 'nearest-up', 'zero', 'slinear',
+                        'quadratic', 'cubic', 'previous', 'next')
+
+
+def as_tokens(tokens: object) -> List[str]:
+    """Validate ``tokens`` and return them as a flat list of str.
+
+    Parameters
+    ----------
+    tokens : list or array of str
+        One document's tokens, optionally with a leading batch axis of 1.
+
+    Returns
+    -------
+    list of str
+    """
+    if isinstance(tokens, (str, bytes)):
+        raise TypeError('tokens must be a list or array of str tokens, not a single '
+                        'string; split it first (e.g. text.split() or list(text))')
+    try:
+        array = np.asarray(tokens, dtype=object)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f'tokens must be a list or array of str; got {type(tokens).__name__}'
+                        ) from exc
+    if array.ndim == 2 and array.shape[0] == 1:
+        array = array[0]
+    if array.ndim != 1:
+        raise ValueError('tokens must be 1-D (or (1, n) with a batch axis); '
+                         f'got shape {array.shape}')
+    if array.size == 0:
+        raise ValueError('tokens is empty')
+    bad = [t for t in array if not isinstance(t, (str, np.str_))]
+    if bad:
+        raise TypeError(f'tokens must all be str; got {type(bad[0]).__name__} {bad[0]!r}')
+    return [str(t) for t in array]
+
+
+def resize_heatmap(heatmap: np.ndarray, length: int,
+                   interpolation_kind: str = 'linear') -> np.ndarray:
+    """Resample a 1-D heatmap to ``length`` values.
+
+    The heatmap's positions are taken as evenly spaced over the sequence and
+    interpolated with :class:`scipy.interpolate.interp1d`.
+
+    Parameters
+    ----------
+    heatmap : numpy.ndarray
+        ``(..., positions)``; the last axis is resampled.
+    length : int
+        Number of values wanted (the number of tokens).
+    interpolation_kind : str
+        ``kind`` of :class:`~scipy.interpolate.interp1d`: ``'linear'``
+        (default), ``'nearest'``, ``'cubic'``, ...
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(..., length)``.
+    """
+    if interpolation_kind not in INTERPOLATION_KINDS:
+        raise ValueError(f'interpolation_kind must be one of {INTERPOLATION_KINDS}; '
+                         f'got {interpolation_kind!r}')
+    heatmap = np.asarray(heatmap, dtype=np.float64)
+    positions = heatmap.shape[-1]
+    if positions == length:
+        return heatmap.copy()
+    if positions == 1:
+        return np.repeat(heatmap, length, axis=-1)
+    needed = {'quadratic': 3, 'cubic': 4}.get(interpolation_kind, 2)
+    kind = interpolation_kind if positions >= needed else 'linear'
+    source = np.linspace(0.0, 1.0, positions)
+    wanted = np.linspace(0.0, 1.0, length)
+    resized = interp1d(source, heatmap, kind=kind, axis=-1)(wanted)
+    return np.asarray(resized, dtype=np.float64)
+
+
+def padding_mask(tokens: Sequence[str],
+                 *,
+                 doc: Optional[np.ndarray] = None,
+                 pad_value: object = None,
+                 pad_token: Optional[str] = None,
+                 padding: Optional[str] = None) -> np.ndarray:
+    """Which token positions are padding to be removed.
+
+    Padding is recognised by ``pad_value`` in ``doc`` (the token ids) or by
+    ``pad_token`` in ``tokens``.  Only the run at the padded end is removed:
+    ``padding='post'`` the trailing run, ``'pre'`` the leading run, ``None``
+    both, so a pad-like token inside the text is kept.
+
+    Parameters
+    ----------
+    tokens : sequence of str
+    doc : numpy.ndarray, optional
+        The document's token ids, one per token (batch axis allowed).
+    pad_value : int or float, optional
+    pad_token : str, optional
+    padding : {'pre', 'post', None}
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean mask, ``True`` at padding.
+    """
+    if padding not in PADDING_SIDES:
+        raise ValueError(f"padding must be 'pre', 'post' or None; got {padding!r}")
+    n_tokens = len(tokens)
+    is_pad = np.zeros(n_tokens, dtype=bool)
+    if pad_value is not None:
+        if doc is None:
+            raise ValueError('pad_value needs the token ids (doc) to find padding')
+        ids = np.asarray(doc).reshape(-1)
+        if ids.shape[0] != n_tokens:
+            raise ValueError(f'pad_value: doc has {ids.shape[0]} positions but tokens '
+                             f'has {n_tokens}; they must match to find padding')
+        is_pad |= ids == pad_value
+    if pad_token is not None:
+        if not isinstance(pad_token, str):
+            raise TypeError(f'pad_token must be a str; got {type(pad_token).__name__}')
+        is_pad |= np.asarray(tokens, dtype=object) == pad_token
+    mask = np.zeros(n_tokens, dtype=bool)
+    if padding in ('pre', None):
+        lead = int(np.argmin(is_pad)) if not is_pad.all() else n_tokens
+        mask[:lead] = True
+    if padding in ('post', None):
+        trail = int(np.argmin(is_pad[::-1])) if not is_pad.all() else n_tokens
+        mask[n_tokens - trail:] = True
+    return mask
+
+
+def strip_padding(tokens: Sequence[str], heatmap: np.ndarray,
+                  mask: np.ndarray) -> Tuple[List[str], np.ndarray]:
+    """Drop the padded positions from ``tokens`` and the last axis of ``heatmap``.
+
+    Parameters
+    ----------
+    tokens : sequence of str
+    heatmap : numpy.ndarray
+        ``(..., n_tokens)``.
+    mask : numpy.ndarray
+        From :func:`padding_mask`.
+
+    Returns
+    -------
+    tokens, heatmap
+    """
+    keep = ~np.asarray(mask, dtype=bool)
+    return [t for t, k in zip(tokens, keep) if k], np.asarray(heatmap)[..., keep]
+
+
+def is_char_tokens(tokens: Sequence[str]) -> bool:
+    """Whether ``tokens`` are characters (joined without a separator)."""
+    return all(len(token) <= 1 for token in tokens)
+
+
+def weighted_spans(tokens: Sequence[str], weights: np.ndarray) -> WeightedSpans:
+    """eli5 :class:`~eli5.base.WeightedSpans` highlighting each token.
+
+    Word tokens are joined with spaces, character tokens without a separator.
+
+    Parameters
+    ----------
+    tokens : sequence of str
+    weights : numpy.ndarray
+        One weight per token (positive and negative both shown).
+
+    Returns
+    -------
+    eli5.base.WeightedSpans
+    """
+    separator = '' if is_char_tokens(tokens) else ' '
+    spans = []
+    start = 0
+    for token, weight in zip(tokens, np.asarray(weights, dtype=np.float64)):
+        end = start + len(token)
+        if end > start:
+            spans.append((token, [(start, end)], float(weight)))
+        start = end + len(separator)
+    document = separator.join(tokens)
+    return WeightedSpans([DocWeightedSpans(document, spans=spans, preserve_density=False)])
+
+
+def token_feature_weights(tokens: Sequence[str], weights: np.ndarray,
+                          top: int = 20) -> FeatureWeights:
+    """eli5 :class:`~eli5.base.FeatureWeights`: the tokens ranked by weight.
+
+    Used by :func:`eli5.format_as_text` and :func:`eli5.format_as_dataframe`.
+
+    Parameters
+    ----------
+    tokens : sequence of str
+    weights : numpy.ndarray
+    top : int
+        How many positive and how many negative tokens to list.
+
+    Returns
+    -------
+    eli5.base.FeatureWeights
+    """
+    weights = np.asarray(weights, dtype=np.float64)
+    order = np.argsort(-weights, kind='stable')
+    positive = [FeatureWeight(tokens[i], float(weights[i])) for i in order if weights[i] > 0]
+    negative = [FeatureWeight(tokens[i], float(weights[i]))
+                for i in order[::-1] if weights[i] < 0]
+    return FeatureWeights(pos=positive[:top], neg=negative[:top],
+                          pos_remaining=max(len(positive) - top, 0),
+                          neg_remaining=max(len(negative) - top, 0))
