@@ -58,7 +58,8 @@ def adapter_for(framework: str) -> Callable[..., Explanation]:
     """Import (once) and return the explain function for ``framework``."""
     module_name, function_name = FRAMEWORK_ADAPTERS[framework]
     module = importlib.import_module(module_name)
-    return getattr(module, function_name)  # type: ignore[no-any-return]
+    explain: Callable[..., Explanation] = getattr(module, function_name)
+    return explain
 
 
 def explain_prediction_router(estimator: Any, doc: Any, **kwargs: Any) -> Explanation:

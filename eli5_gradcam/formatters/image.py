@@ -182,9 +182,9 @@ def _grid(panels: List[Image.Image], captions: List[str],
     font = _font()
     measure = ImageDraw.Draw(Image.new('RGBA', (1, 1)))
     boxes = [measure.textbbox((0, 0), text, font=font) for text in captions]
-    caption_height = max(box[3] - box[1] for box in boxes) + 2 * _CAPTION_PAD
+    caption_height = int(max(box[3] - box[1] for box in boxes)) + 2 * _CAPTION_PAD
     cell_width = max(max(p.width for p in panels),
-                     max(box[2] - box[0] for box in boxes) + 2 * _CAPTION_PAD)
+                     int(max(box[2] - box[0] for box in boxes)) + 2 * _CAPTION_PAD)
     cell_height = max(p.height for p in panels) + caption_height
     columns = min(len(panels), columns or min(len(panels), 4))
     rows = math.ceil(len(panels) / columns)
@@ -267,7 +267,7 @@ def format_as_image(expl: Explanation,
         if item.heatmap is None:
             raise ValueError(f'target {item.target!r} has no heatmap to draw')
     limit = None if alpha_limit is None else float(alpha_limit)
-    panels = [heatmap_overlay(item.heatmap, image, resampling_filter, colormap,  # type: ignore[arg-type]
+    panels = [heatmap_overlay(np.asarray(item.heatmap), image, resampling_filter, colormap,
                               limit, diverging_colormap) for item in chosen]
     if len(panels) == 1:
         return panels[0]

@@ -15,11 +15,11 @@ _MODES = {1: 'L', 3: 'RGB', 4: 'RGBA'}
 def looks_like_image(shape: Tuple[int, ...]) -> bool:
     """Whether an array of ``shape`` (with batch axis) is plausibly an image.
 
-    ``(1, H, W)``, ``(1, H, W, C)`` or ``(1, C, H, W)`` with ``C`` in 1, 3, 4
-    and both spatial sides larger than 1.
+    ``(1, H, W, C)`` or ``(1, C, H, W)`` with ``C`` in 1, 3, 4 and both
+    spatial sides larger than 1.  Rank-3 arrays are not guessed to be images:
+    ``(1, C, L)`` and ``(1, L, C)`` signals look the same as grey images;
+    pass ``image=`` for those.
     """
-    if len(shape) == 3:
-        return shape[1] > 1 and shape[2] > 1
     if len(shape) == 4:
         return (shape[-1] in _MODES and min(shape[1:3]) > 1) or (
             shape[1] in _MODES and min(shape[2:4]) > 1)
@@ -102,14 +102,14 @@ def image_from_path(path: Union[str, os.PathLike],
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f'path must be a str or os.PathLike; got {type(path).__name__}')
     try:
-        image = Image.open(path)
-        image.load()
+        opened = Image.open(path)
+        opened.load()
     except FileNotFoundError as exc:
         raise ValueError(f'path: no such file: {os.fspath(path)!r}') from exc
     except OSError as exc:
         raise ValueError(f'path: {os.fspath(path)!r} is not an image Pillow can read'
                          ) from exc
-    image = image.convert('RGB')
+    image = opened.convert('RGB')
     if image_shape is not None:
         height, width = image_shape
         image = image.resize((int(width), int(height)), resample=Image.Resampling.BILINEAR)
@@ -136,8 +136,9 @@ def resize_heatmap_to(heatmap: np.ndarray, size: Tuple[int, int],
     heatmap = np.asarray(heatmap, dtype=np.float32)
     if heatmap.ndim != 2:
         raise ValueError(f'heatmap must be 2-D to resize onto an image; got shape {heatmap.shape}')
-    if (heatmap.shape[1], heatmap.shape[0]) == tuple(size):
+    width, height = int(size[0]), int(size[1])
+    if heatmap.shape == (height, width):
         return heatmap
-    resized = Image.fromarray(heatmap, mode='F').resize(tuple(size), resample=resample)
+    resized = Image.fromarray(heatmap, mode='F').resize((width, height), resample=resample)
     low, high = float(heatmap.min()), float(heatmap.max())
     return np.clip(np.asarray(resized, dtype=np.float32), low, high)
