@@ -14,8 +14,12 @@ if [ -x "$venv/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want"
 fi
 echo "[make_venv] creating $venv with $("$python" --version 2>&1)"
 "$python" -m venv "$venv"
-"$venv/bin/python" -m pip install --quiet --upgrade pip
-"$venv/bin/python" -m pip install --quiet -r requirements.txt
-"$venv/bin/python" -m pip install --quiet --no-deps --no-build-isolation -e .
+quiet_pip() {
+    # pip warns once per package about this machine's absent local index mirrors: drop that noise.
+    { "$venv/bin/python" -m pip "$@"; } 2>&1 | { grep -v 'is ignored: it is neither a file nor a directory' || true; }
+}
+quiet_pip install --quiet --upgrade pip
+quiet_pip install --quiet -r requirements.txt
+quiet_pip install --quiet --no-deps --no-build-isolation -e .
 echo "$want" > "$stamp"
 echo "[make_venv] ready: $venv"

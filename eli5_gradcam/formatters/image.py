@@ -18,7 +18,7 @@ from typing import Any, Callable, List, Optional, Union
 import matplotlib
 import numpy as np
 from eli5.base import Explanation, TargetExplanation
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image
 
 __all__ = ['format_as_image', 'heatmap_overlay', 'colorize_heatmap', 'select_target']
 
@@ -171,6 +171,7 @@ def _caption(target: TargetExplanation) -> str:
 
 
 def _font() -> Any:
+    from PIL import ImageFont     # only grids need fonts: keep the import off the hot path
     try:
         return ImageFont.load_default(size=14)
     except TypeError:     # Pillow < 10.1 has no size
@@ -179,6 +180,7 @@ def _font() -> Any:
 
 def _grid(panels: List[Image.Image], captions: List[str],
           columns: Optional[int]) -> Image.Image:
+    from PIL import ImageDraw
     font = _font()
     measure = ImageDraw.Draw(Image.new('RGBA', (1, 1)))
     boxes = [measure.textbbox((0, 0), text, font=font) for text in captions]

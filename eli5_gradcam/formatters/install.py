@@ -10,7 +10,10 @@ names users call are rebound, in memory, when ``eli5_gradcam`` is imported:
   keyword arguments (``target``, ``columns``, ``diverging_colormap``);
 * ``eli5.format_as_dict`` and ``eli5.formatters.format_as_dict`` turn an
   explanation's PIL image into a PNG data URI, so the result stays
-  JSON-serialisable.
+  JSON-serialisable;
+* :class:`eli5.base.Explanation`'s ``_repr_html_`` (what Jupyter shows for an
+  explanation that ends a cell) draws image explanations as their overlay
+  above eli5's usual HTML, instead of eli5's empty output.
 
 eli5's own functions stay where they were defined
 (``eli5.formatters.image.format_as_image``, ``eli5.formatters.as_dict.format_as_dict``).
@@ -18,6 +21,7 @@ eli5's own functions stay where they were defined
 from __future__ import annotations
 
 import base64
+import html
 import io
 import sys
 from typing import Any
@@ -31,7 +35,8 @@ from PIL import Image
 
 from .image import format_as_image
 
-__all__ = ['install', 'format_as_dict', 'IMAGE_FORMAT_KWARGS']
+__all__ = ['install', 'format_as_dict', 'explanation_repr_html', 'image_to_data_uri',
+           'IMAGE_FORMAT_KWARGS']
 
 #: Keyword arguments of our format_as_image that eli5.show_prediction must
 #: route to the formatter rather than to explain_prediction.
@@ -66,11 +71,46 @@ def format_as_dict(explanation: Any) -> Any:
     return _eli5_format_as_dict(explanation)
 
 
+_eli5_repr_html = Explanation._repr_html_
+
+
+def explanation_repr_html(explanation: Explanation) -> str:
+    """Jupyter's view of an explanation: the overlay first for image kinds.
+
+    Parameters
+    ----------
+    explanation : eli5.base.Explanation
+
+    Returns
+    -------
+    str
+        HTML.
+    """
+    body = _eli5_repr_html(explanation)
+    if isinstance(explanation.image, Image.Image) and explanation.targets:
+        try:
+            overlay = format_as_image(explanation)
+        except (TypeError, ValueError) as exc:
+            return f'<p>cannot draw the heatmap: {exc}</p>' + body
+        rows = ''.join(
+            f'<tr><td>{html.escape(str(t.target))}</td><td>{_number(t.score)}</td>'
+            f'<td>{_number(t.proba)}</td></tr>' for t in explanation.targets)
+        table = ('<table><tr><th>target</th><th>score</th><th>probability</th></tr>'
+                 f'{rows}</table>')
+        return f'<img src="{image_to_data_uri(overlay)}">' + table + body
+    return body
+
+
+def _number(value: object) -> str:
+    return '' if value is None else f'{value:.3f}'
+
+
 def install() -> None:
     """Rebind eli5's formatter entry points (idempotent)."""
     for module in (eli5, eli5.formatters):
         setattr(module, 'format_as_image', format_as_image)
         setattr(module, 'format_as_dict', format_as_dict)
+    setattr(Explanation, '_repr_html_', explanation_repr_html)
     ipython = sys.modules.get('eli5.ipython')
     if ipython is not None:
         setattr(ipython, 'format_as_image', format_as_image)

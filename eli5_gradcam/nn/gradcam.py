@@ -13,9 +13,12 @@ volumes.  Nothing loops over channels, targets or documents in Python.
 """
 from __future__ import annotations
 
+import os
+import sys
 import warnings
 from typing import Callable, Dict, Tuple
 
+import eli5
 import numpy as np
 
 __all__ = [
@@ -48,6 +51,25 @@ class FlatHeatmapWarning(UserWarning):
     a layer whose gradients are zero (a dead or disconnected layer), or a
     layer with a single spatial position.
     """
+
+
+# Frames in these folders are library code, not the caller's.
+_LIBRARY_DIRS = (os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep,
+                 os.path.dirname(os.path.abspath(eli5.__file__)) + os.sep)
+
+
+def user_stacklevel() -> int:
+    """``stacklevel`` that points a warning at the first frame outside this
+    package and eli5 (the user's call), for ``warnings.warn``."""
+    level = 1
+    frame = sys._getframe(1)
+    while frame is not None:
+        filename = os.path.abspath(frame.f_code.co_filename)
+        if not filename.startswith(_LIBRARY_DIRS):
+            return level
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    return level
 
 
 def _check_pair(activations: np.ndarray, gradients: np.ndarray) -> None:
@@ -321,7 +343,7 @@ def normalize_heatmaps(heatmaps: np.ndarray, *, spatial_ndim: int,
             f'as zeros (batch/target indices {where.tolist()}). '
             'With relu=True this means no positive evidence for the target: '
             'try relu=False, counterfactual=True or another layer.',
-            FlatHeatmapWarning, stacklevel=3)
+            FlatHeatmapWarning, stacklevel=user_stacklevel())
     return np.where(flat, 0.0, scaled)
 
 

@@ -1,18 +1,15 @@
-"""PyTorch adapter: explain any ``torch.nn.Module``.
+"""PyTorch adapter: explain any ``torch.nn.Module`` with Grad-CAM.
 
-Not implemented yet (issue: "PyTorch: explain any torch.nn.Module"); the
-dispatch to it is real.
+Importing this package imports torch; :mod:`eli5_gradcam` imports it lazily
+the first time a PyTorch model is given to :func:`eli5.explain_prediction`.
+
+Modules: :mod:`.explain` (the public function), :mod:`.capture` (one forward
+pass and the gradients, as a :class:`~eli5_gradcam.nn.capture.LayerCapture`),
+:mod:`.layers` (which layer), :mod:`.layout` (where the channels are),
+:mod:`.gradients` (several targets from one pass), :mod:`.inputs` (the doc),
+:mod:`.state` (leaving the model as it was).
 """
-from __future__ import annotations
+from .capture import capture_layer
+from .explain import explain_prediction_pytorch
 
-from typing import Any
-
-from eli5.base import Explanation
-
-__all__ = ['explain_prediction_pytorch']
-
-
-def explain_prediction_pytorch(model: Any, doc: Any, **kwargs: Any) -> Explanation:
-    """Explain a PyTorch model's prediction (not implemented yet)."""
-    return Explanation(type(model).__name__,
-                       error='eli5_gradcam: the PyTorch adapter is not implemented yet')
+__all__ = ['explain_prediction_pytorch', 'capture_layer']

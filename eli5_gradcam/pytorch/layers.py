@@ -1,0 +1,303 @@
+"""Which layer to explain: ``layer=`` resolved, or chosen by watching a forward pass.
+
+:func:`trace_forward` runs the model once (no gradients) with a hook on
+every module and records, in execution order, what each module produced.
+The automatic choice (:func:`choose_layer`) is then the last module, in the
+order modules *finished running*, whose output still has the spatial (image)
+or sequence (text, signal) extent the input calls for.  Registration order
+is not used: models often register modules in another order than they run.
+A module object called more than once (a shared ``ReLU``) is not one layer
+and is never chosen.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import torch
+from torch import nn
+
+from .layout import CHANNELS_FIRST, Layout, Reshape, layout_for, module_order
+from .state import temporary_hooks
+
+__all__ = ['ModuleRecord', 'ForwardTrace', 'first_tensor', 'trace_forward',
+           'LayerRequest', 'resolve_layer']
+
+#: Final modules whose input is the logit (``score='auto'``), by kind.
+_FINAL_KINDS: Tuple[Tuple[type, str], ...] = (
+    (nn.Softmax, 'softmax'), (nn.LogSoftmax, 'log_softmax'), (nn.Sigmoid, 'sigmoid'))
+
+
+def first_tensor(value: Any) -> Optional[torch.Tensor]:
+    """The tensor a module produced: itself, or the first tensor of a tuple/list.
+
+    An ``LSTM`` returns ``(output, (h, c))`` and attention ``(output, weights)``;
+    the first element is the layer's output.
+    """
+    if isinstance(value, torch.Tensor):
+        return value
+    if isinstance(value, (tuple, list)) and value:
+        return first_tensor(value[0])
+    return None
+
+
+@dataclass
+class ModuleRecord:
+    """What one module did during the traced forward pass.
+
+    Attributes
+    ----------
+    name : str
+        Its dotted name in ``model.named_modules()``.
+    module : torch.nn.Module
+    calls : int
+        How many times it ran.
+    start, end : int
+        When its first call began and finished (a shared counter).
+    shape : tuple of int, optional
+        Shape of its (first call's) output tensor.
+    order : str
+        Axis order of that output, see :mod:`.layout`.
+    """
+
+    name: str
+    module: nn.Module
+    calls: int = 0
+    start: int = -1
+    end: int = -1
+    shape: Optional[Tuple[int, ...]] = None
+    order: str = CHANNELS_FIRST
+
+
+@dataclass
+class ForwardTrace:
+    """The modules of one forward pass, in the order they finished.
+
+    Attributes
+    ----------
+    records : list of ModuleRecord
+        Modules that ran (the model itself excluded), sorted by ``end``.
+    final_name : str, optional
+        The last module that ran, when the model's output *is* its output
+        and it is an ``nn.Softmax``, ``nn.LogSoftmax`` or ``nn.Sigmoid``.
+    final_kind : str, optional
+        ``'softmax'``, ``'log_softmax'`` or ``'sigmoid'``.
+    """
+
+    records: List[ModuleRecord] = field(default_factory=list)
+    final_name: Optional[str] = None
+    final_kind: Optional[str] = None
+
+    def by_name(self) -> Dict[str, ModuleRecord]:
+        """The records keyed by module name."""
+        return {record.name: record for record in self.records}
+
+
+def trace_forward(model: nn.Module, run: Callable[[], Any],
+                  select: Callable[[Any], torch.Tensor],
+                  initial_order: str = CHANNELS_FIRST) -> ForwardTrace:
+    """Run ``run()`` once without gradients, watching every module of ``model``.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    run : callable
+        Calls the model on the document and returns its raw output.
+    select : callable
+        Picks the explained output tensor from the raw output.
+    initial_order : str
+        Axis order of the input.
+
+    Returns
+    -------
+    ForwardTrace
+    """
+    counter = itertools.count()
+    records: Dict[int, ModuleRecord] = {}
+    state: Dict[str, Any] = {'order': initial_order, 'last': None}
+
+    def pre_hook(record: ModuleRecord) -> Callable[..., None]:
+        def hook(module: nn.Module, args: Any) -> None:
+            if record.start < 0:
+                record.start = next(counter)
+        return hook
+
+    def post_hook(record: ModuleRecord) -> Callable[..., None]:
+        def hook(module: nn.Module, args: Any, output: Any) -> None:
+            record.calls += 1
+            order = module_order(module, state['order'])
+            state['order'] = order
+            tensor = first_tensor(output)
+            state['last'] = (record, tensor)
+            if record.calls == 1:
+                record.end = next(counter)
+                record.order = order
+                record.shape = None if tensor is None else tuple(tensor.shape)
+        return hook
+
+    with temporary_hooks() as handles:
+        for name, module in model.named_modules():
+            if module is model:
+                continue
+            record = ModuleRecord(name=name, module=module)
+            records[id(module)] = record
+            handles.append(module.register_forward_pre_hook(pre_hook(record)))
+            handles.append(module.register_forward_hook(post_hook(record)))
+        with torch.no_grad():
+            selected = select(run())
+    trace = ForwardTrace(records=sorted((r for r in records.values() if r.calls > 0),
+                                        key=lambda r: r.end))
+    if state['last'] is not None:
+        last_record, last_tensor = state['last']
+        if last_tensor is selected:
+            for final_type, kind in _FINAL_KINDS:
+                if isinstance(last_record.module, final_type):
+                    trace.final_name, trace.final_kind = last_record.name, kind
+                    break
+    return trace
+
+
+@dataclass(frozen=True)
+class LayerRequest:
+    """What the input asks of a layer.
+
+    Attributes
+    ----------
+    spatial_ndim : int
+        2 for images, 1 for text and signals.
+    batch : int
+    image_hw : (int, int), optional
+        ``(height, width)`` of an image input.
+    reshape : callable, optional
+        The user's conversion to channels last.
+    """
+
+    spatial_ndim: int
+    batch: int
+    image_hw: Optional[Tuple[int, int]] = None
+    reshape: Optional[Reshape] = None
+
+    def layout(self, record: ModuleRecord) -> Optional[Layout]:
+        """The layout of ``record``'s output if it fits the request, else None."""
+        if record.shape is None:
+            return None
+        layout = layout_for(record.shape, record.order, image_hw=self.image_hw,
+                            reshape=self.reshape)
+        spatial = layout.spatial_shape(record.shape, self.batch)
+        if spatial is None or len(spatial) != self.spatial_ndim or math.prod(spatial) <= 1:
+            return None
+        return layout
+
+
+def _is_attention(module: nn.Module) -> bool:
+    return isinstance(module, nn.MultiheadAttention) or (
+        'attention' in type(module).__name__.lower())
+
+
+def _candidates(trace: ForwardTrace, request: LayerRequest
+                ) -> List[Tuple[ModuleRecord, Layout]]:
+    found = []
+    for record in trace.records:
+        layout = request.layout(record)
+        if record.calls == 1 and layout is not None:
+            found.append((record, layout))
+    return found
+
+
+def _automatic(trace: ForwardTrace, request: LayerRequest) -> Tuple[ModuleRecord, Layout]:
+    candidates = _candidates(trace, request)
+    if not candidates:
+        wanted = 'a 2-D spatial' if request.spatial_ndim == 2 else (
+            f'a {request.spatial_ndim}-D sequence/spatial')
+        raise ValueError(f'layer=None: no module of the model gives {wanted} output for '
+                         'this input (each module that runs once was checked); pass '
+                         'layer= (a name from model.named_modules()) and, for an unusual '
+                         'output layout, reshape=')
+    record, layout = candidates[-1]
+    if layout.drop_class_token:
+        # A Vision Transformer's class token is read after the last block:
+        # later token outputs only get gradient at the class token, so the
+        # map comes from the input of the last attention (its ``norm1``).
+        starts = [r.start for r in trace.records if _is_attention(r.module)]
+        if starts:
+            earlier = [c for c in candidates if c[0].end < max(starts)]
+            if earlier:
+                record, layout = earlier[-1]
+    return record, layout
+
+
+def _listing(names: List[str], limit: int = 25) -> str:
+    shown = ', '.join(names[-limit:])
+    return ('... ' if len(names) > limit else '') + shown
+
+
+def _named(model: nn.Module, layer: object) -> str:
+    """The dotted name of ``layer`` given by name, index or module object."""
+    named = list(model.named_modules())
+    if isinstance(layer, bool) or not isinstance(layer, (str, int, nn.Module)):
+        raise TypeError('layer must be None, a module name (str), an index into '
+                        'model.named_modules() (int) or a torch.nn.Module; got '
+                        f'{type(layer).__name__} {layer!r}')
+    if isinstance(layer, int):
+        if not -len(named) <= layer < len(named):
+            raise ValueError(f'layer index {layer} is out of range: the model has '
+                             f'{len(named)} modules in model.named_modules()')
+        return named[layer][0]
+    if isinstance(layer, nn.Module):
+        for name, module in named:
+            if module is layer:
+                return name
+        raise ValueError(f'layer: the module {type(layer).__name__} given is not part of '
+                         'the model')
+    return layer
+
+
+def resolve_layer(model: nn.Module, layer: object, trace: ForwardTrace,
+                  request: LayerRequest) -> Tuple[ModuleRecord, Layout]:
+    """The layer to explain and its layout.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    layer : None, str, int or torch.nn.Module
+        None: the automatic choice (see the module's docstring); a dotted
+        name from ``model.named_modules()``; an index into that list; or the
+        module itself.
+    trace : ForwardTrace
+        From :func:`trace_forward`.
+    request : LayerRequest
+
+    Returns
+    -------
+    (ModuleRecord, Layout)
+    """
+    if layer is None:
+        return _automatic(trace, request)
+    name = _named(model, layer)
+    candidates = [record.name for record, _ in _candidates(trace, request)]
+    if name not in dict(model.named_modules()):
+        raise ValueError(f'layer {name!r} not found in model; layers with '
+                         f'{"spatial" if request.spatial_ndim == 2 else "sequence"} '
+                         f'output: {_listing(candidates) or "none"}')
+    record = trace.by_name().get(name)
+    if record is None:
+        if name == '':
+            raise ValueError("layer '' is the model itself: its output has no spatial or "
+                             f'sequence extent; pick one of: {_listing(candidates)}')
+        raise ValueError(f'layer {name!r} did not run in the forward pass; pick one of: '
+                         f'{_listing(candidates)}')
+    if record.calls != 1:
+        raise ValueError(f'layer {name!r} runs {record.calls} times in one forward pass '
+                         '(a shared module), so it is not one layer; pick one of: '
+                         f'{_listing(candidates)}')
+    layout = request.layout(record)
+    if layout is None:
+        wanted = '2-D spatial' if request.spatial_ndim == 2 else (
+            f'{request.spatial_ndim}-D sequence')
+        raise ValueError(f'layer {name!r} has output shape {record.shape}, which has no '
+                         f'{wanted} extent for this input; pick one of: '
+                         f'{_listing(candidates) or "none"} (or pass reshape=)')
+    return record, layout
+

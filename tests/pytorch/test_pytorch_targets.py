@@ -1,0 +1,131 @@
+"""Targets, scores and outputs: one pass for k targets, softmax/sigmoid, output=."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip('torch')
+
+from torch import nn  # noqa: E402
+
+from eli5_gradcam.pytorch import explain_prediction_pytorch  # noqa: E402
+from eli5_gradcam.pytorch.capture import capture_layer  # noqa: E402
+from torch_architectures import ResNetStyle, TextCNN, seeded, vgg_style  # noqa: E402
+
+IMAGE = torch.rand(1, 3, 16, 16, generator=torch.Generator().manual_seed(4))
+
+
+@pytest.mark.parametrize('factory, doc, kwargs', [
+    (ResNetStyle, IMAGE, {}),
+    (TextCNN, torch.tensor([[1, 5, 9, 2, 2, 7]]), {'tokens': list('abcdef')}),
+])
+def test_k_targets_equal_k_single_calls(factory, doc, kwargs) -> None:
+    model = seeded(factory)
+    targets = [2, 0, 1]
+    together = explain_prediction_pytorch(model, doc, targets=targets, relu=False, **kwargs)
+    assert [t.target for t in together.targets] == targets
+    for target, explained in zip(targets, together.targets):
+        alone = explain_prediction_pytorch(model, doc, targets=[target], relu=False, **kwargs)
+        np.testing.assert_allclose(explained.heatmap if explained.heatmap is not None else 0,
+                                   alone.targets[0].heatmap
+                                   if alone.targets[0].heatmap is not None else 0,
+                                   rtol=1e-6, atol=1e-7)
+        assert explained.score == pytest.approx(alone.targets[0].score)
+        if kwargs:
+            ours, theirs = explained.feature_weights.pos, alone.targets[0].feature_weights.pos
+            assert [w.feature for w in ours] == [w.feature for w in theirs]
+            np.testing.assert_allclose([w.weight for w in ours], [w.weight for w in theirs])
+
+
+def test_batched_and_loop_strategies_agree_and_a_batch_is_supported() -> None:
+    model = seeded(ResNetStyle)
+    docs = torch.rand(3, 3, 16, 16, generator=torch.Generator().manual_seed(5))
+    results = [capture_layer(model, docs, spatial_ndim=2, image_hw=(16, 16), top_targets=3,
+                             strategy=strategy).capture for strategy in ('batched', 'loop')]
+    np.testing.assert_allclose(results[0].gradients, results[1].gradients, rtol=1e-5,
+                               atol=1e-9)
+    assert results[0].gradients.shape == (3, 3, 8, 8, 24)
+    np.testing.assert_array_equal(results[0].targets, np.argsort(-results[0].scores, 1)[:, :3])
+
+
+def test_top_targets_and_target_names() -> None:
+    model = seeded(ResNetStyle)
+    names = ['cat', 'dog', 'owl', 'eel', 'fox']
+    expl = explain_prediction_pytorch(model, IMAGE, top_targets=2, target_names=names)
+    scores = [t.score for t in expl.targets]
+    assert scores == sorted(scores, reverse=True) and len(scores) == 2
+    assert all(t.target in names for t in expl.targets)
+    by_name = explain_prediction_pytorch(model, IMAGE, targets=['owl'], target_names=names)
+    assert by_name.targets[0].target == 'owl'
+
+
+@pytest.mark.parametrize('final, proba', [(nn.Softmax(dim=1), lambda p: p),
+                                          (nn.LogSoftmax(dim=1), torch.exp)])
+def test_auto_score_is_the_pre_softmax_logit(final, proba) -> None:
+    logits_model = seeded(vgg_style)
+    model = nn.Sequential(logits_model, final).eval()
+    expl = explain_prediction_pytorch(model, IMAGE, top_targets=4, relu=False)
+    logits = logits_model(IMAGE)[0].detach().numpy()
+    probabilities = proba(model(IMAGE))[0].detach().numpy()
+    assert 'pre-softmax logit' in expl.description
+    for target in expl.targets:
+        assert target.score == pytest.approx(float(logits[target.target]), rel=1e-5)
+        assert target.proba == pytest.approx(float(probabilities[target.target]), rel=1e-5)
+        plain = explain_prediction_pytorch(logits_model, IMAGE, targets=[target.target],
+                                           relu=False)
+        np.testing.assert_allclose(target.heatmap, plain.targets[0].heatmap, rtol=1e-5,
+                                   atol=1e-7)
+    raw = explain_prediction_pytorch(model, IMAGE, score='output')
+    assert 'model output' in raw.description and raw.targets[0].proba is None
+
+
+def _regressor(final: nn.Module) -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                         nn.Flatten(), nn.Linear(4, 1), final).eval()
+
+
+def test_single_output_regression_and_counterfactual() -> None:
+    model = _regressor(nn.Identity())
+    expl = explain_prediction_pytorch(model, IMAGE, relu=False)
+    assert expl.is_regression and len(expl.targets) == 1
+    assert expl.targets[0].score == pytest.approx(float(model(IMAGE)))
+    opposite = explain_prediction_pytorch(model, IMAGE, relu=False, counterfactual=True)
+    np.testing.assert_allclose(opposite.targets[0].heatmap, -expl.targets[0].heatmap)
+
+
+def test_single_output_sigmoid_is_a_binary_classifier() -> None:
+    model = _regressor(nn.Sigmoid())
+    expl = explain_prediction_pytorch(model, IMAGE, relu=False)
+    assert not expl.is_regression
+    assert 'pre-sigmoid logit' in expl.description
+    assert expl.targets[0].proba == pytest.approx(float(model(IMAGE)), rel=1e-6)
+    assert expl.targets[0].score == pytest.approx(float(model[:-1](IMAGE)), rel=1e-6)
+
+
+class MultiOutput(nn.Module):
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.kind = kind
+        self.body = vgg_style(classes=3)
+        self.aux = nn.Linear(3, 2)
+
+    def forward(self, x: torch.Tensor):
+        logits = self.body(x)
+        aux = self.aux(logits)
+        if self.kind == 'tuple':
+            return aux, logits
+        if self.kind == 'dict':
+            return {'aux': aux, 'logits': logits}
+        return SimpleNamespace(aux=aux, logits=logits)
+
+
+@pytest.mark.parametrize('kind, output, n_outputs', [
+    ('tuple', None, 2), ('tuple', 1, 3), ('dict', None, 3), ('dict', 'aux', 2),
+    ('object', None, 3), ('object', 'aux', 2)])
+def test_output_selects_the_scores(kind, output, n_outputs) -> None:
+    model = seeded(MultiOutput, kind)
+    expl = explain_prediction_pytorch(model, IMAGE, output=output, top_targets=5)
+    assert len(expl.targets) == n_outputs
