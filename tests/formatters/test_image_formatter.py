@@ -150,3 +150,12 @@ def test_show_prediction_image_branch_uses_our_formatter():
     np.testing.assert_array_equal(np.asarray(shown), np.asarray(expected))
     grid = show_prediction(_Fake(), None)
     assert grid.width > 2 * 37
+
+
+def test_jupyter_repr_of_image_explanation_shows_the_overlay():
+    expl = _explanation([np.eye(4)], labels=['cat'], scores=[1.5])
+    html = expl._repr_html_()
+    assert html.startswith('<img src="data:image/png;base64,')
+    assert 'cat' in html
+    text_expl = Explanation('model', targets=[TargetExplanation(target='x', score=1.0)])
+    assert '<img' not in text_expl._repr_html_()
