@@ -13,11 +13,13 @@ framework is explained.
 """
 from ._version import __version__
 from . import _dispatch
+from .batch import explain_predictions
 from .formatters import format_as_image
 from .formatters.install import install as _install_formatters
 from .nn import FlatHeatmapWarning, image_from_path
 
-__all__ = ['__version__', 'format_as_image', 'image_from_path', 'FlatHeatmapWarning']
+__all__ = ['__version__', 'explain_predictions', 'format_as_image', 'image_from_path',
+           'FlatHeatmapWarning']
 
 _dispatch.register()
 _install_formatters()

@@ -1,18 +1,11 @@
-"""Keras adapter: Keras 3 (every backend) and tf_keras models.
+"""Keras adapter: Keras 3 (TensorFlow, PyTorch and JAX backends) and tf_keras models.
 
-Not implemented yet (issue: "Keras: explain Keras 3 models"); the
-dispatch to it is real.
+:func:`explain_prediction_keras` is what :func:`eli5.explain_prediction`
+dispatches to for ``keras.Model`` and ``tf_keras.Model``.  Importing this
+package imports no framework; the backend's module is imported the first
+time a model is explained.
 """
-from __future__ import annotations
+from .capture import capture_keras
+from .explain import explain_prediction_keras
 
-from typing import Any
-
-from eli5.base import Explanation
-
-__all__ = ['explain_prediction_keras']
-
-
-def explain_prediction_keras(model: Any, doc: Any, **kwargs: Any) -> Explanation:
-    """Explain a Keras model's prediction (not implemented yet)."""
-    return Explanation(type(model).__name__,
-                       error='eli5_gradcam: the Keras adapter is not implemented yet')
+__all__ = ['explain_prediction_keras', 'capture_keras']

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .._cache import ModelCache
 from ..nn.capture import LayerCapture
 from ..nn.targets import TargetNames, resolve_targets
 from .gradients import DEFAULT_STRATEGY, target_gradients
@@ -160,6 +161,81 @@ def _channels_last(layout: Layout, tensor: torch.Tensor) -> torch.Tensor:
     return converted
 
 
+@dataclass(frozen=True)
+class Plan:
+    """What one traced forward pass decided, reused while the model keeps its modules.
+
+    Attributes
+    ----------
+    name : str
+        The explained layer's name.
+    module : torch.nn.Module
+        That layer (a submodule: it does not keep the model alive).
+    layout : Layout
+        Where its output's channels are.
+    final_kind : str, optional
+        ``'softmax'``, ``'log_softmax'`` or ``'sigmoid'`` when the model ends in one.
+    final_module : torch.nn.Module, optional
+        That final module.
+    final_name : str, optional
+        Its name.
+    """
+
+    name: str
+    module: nn.Module
+    layout: Layout
+    final_kind: Optional[str]
+    final_module: Optional[nn.Module]
+    final_name: Optional[str]
+
+    def still_valid(self, model: nn.Module) -> bool:
+        """The model still holds the same layer (and final module) under the same names."""
+        try:
+            if model.get_submodule(self.name) is not self.module:
+                return False
+            return self.final_name is None or (
+                model.get_submodule(self.final_name) is self.final_module)
+        except AttributeError:
+            return False
+
+
+#: Plans per model: the layer choice costs a traced forward pass, paid once
+#: per (model, input signature, layer, output) instead of once per call.
+PLANS = ModelCache()
+
+
+def _layer_key(layer: object) -> object:
+    return ('module', id(layer)) if isinstance(layer, nn.Module) else layer
+
+
+def _plan(model: nn.Module, docs: torch.Tensor, request: LayerRequest, layer: object,
+          output: object) -> Plan:
+    """The cached plan for this call, tracing one forward pass only when needed."""
+    try:
+        key: Any = (tuple(docs.shape), docs.dtype, docs.device, request.spatial_ndim,
+                    request.image_hw, _layer_key(layer), output,
+                    None if request.reshape is None else id(request.reshape))
+        hash(key)
+    except TypeError:            # an unhashable output= spec: do not cache
+        key = None
+    plan = None if key is None else PLANS.get(model, key)
+    if plan is not None and plan.still_valid(model) and (
+            request.reshape is None or plan.layout.reshape is request.reshape):
+        return plan
+    initial = CHANNELS_FIRST if docs.is_floating_point() else CHANNELS_LAST
+    trace = trace_forward(model, lambda: _run(model, docs),
+                          lambda raw: select_output(raw, output), initial)
+    record, layout = resolve_layer(model, layer, trace, request)
+    final_module = (None if trace.final_name is None
+                    else model.get_submodule(trace.final_name))
+    plan = Plan(name=record.name, module=record.module, layout=layout,
+                final_kind=trace.final_kind, final_module=final_module,
+                final_name=trace.final_name)
+    if key is not None:
+        PLANS.put(model, key, plan)
+    return plan
+
+
 def capture_layer(model: nn.Module,
                   docs: torch.Tensor,
                   *,
@@ -199,21 +275,17 @@ def capture_layer(model: nn.Module,
     batch = int(docs.shape[0])
     request = LayerRequest(spatial_ndim=spatial_ndim, batch=batch, image_hw=image_hw,
                            reshape=reshape)
-    initial = CHANNELS_FIRST if docs.is_floating_point() else CHANNELS_LAST
     with eval_behaviour(model), gradients_enabled():
-        trace = trace_forward(model, lambda: _run(model, docs),
-                              lambda raw: select_output(raw, output), initial)
-        record, layout = resolve_layer(model, layer, trace, request)
-        final_kind = trace.final_kind if score == 'auto' else None
+        plan = _plan(model, docs, request, layer, output)
+        final_kind = plan.final_kind if score == 'auto' else None
         store: Dict[str, torch.Tensor] = {}
         with temporary_hooks() as handles:
-            handles.append(record.module.register_forward_hook(_replacing_hook(store)))
-            if final_kind is not None:
-                final = dict(model.named_modules())[trace.final_name or '']
-                handles.append(final.register_forward_hook(_logit_hook(store)))
+            handles.append(plan.module.register_forward_hook(_replacing_hook(store)))
+            if final_kind is not None and plan.final_module is not None:
+                handles.append(plan.final_module.register_forward_hook(_logit_hook(store)))
             selected = select_output(_run(model, docs), output)
         if 'captured' not in store:
-            raise ValueError(f'layer {record.name!r} gave no tensor output to explain '
+            raise ValueError(f'layer {plan.name!r} gave no tensor output to explain '
                              'in the second forward pass')
         captured = store['captured']
         if final_kind is None or 'logits' not in store:
@@ -222,14 +294,14 @@ def capture_layer(model: nn.Module,
         else:
             scores = _as_scores(store['logits'], batch)
         if not scores.requires_grad:
-            raise ValueError(f'layer {record.name!r}: the explained output does not depend '
+            raise ValueError(f'layer {plan.name!r}: the explained output does not depend '
                              'on it; pick a layer that runs before the output')
         scores_np = as_numpy(scores).astype(np.float64)
         target_indices = resolve_targets(scores_np, targets=targets, top_targets=top_targets,
                                          target_names=target_names)
         gradients = target_gradients(scores, captured, target_indices, strategy)
-        activations = _channels_last(layout, captured.detach())
-        gradients_last = torch.stack([_channels_last(layout, gradient)
+        activations = _channels_last(plan.layout, captured.detach())
+        gradients_last = torch.stack([_channels_last(plan.layout, gradient)
                                       for gradient in gradients], dim=1)
     probabilities = None
     if final_kind is not None:
@@ -239,9 +311,9 @@ def capture_layer(model: nn.Module,
                            gradients=as_numpy(gradients_last),
                            scores=scores_np,
                            targets=target_indices,
-                           layer_name=record.name,
+                           layer_name=plan.name,
                            score_name=_SCORE_NAMES[final_kind],
                            probabilities=probabilities)
-    is_regression = scores_np.shape[1] == 1 and trace.final_kind not in ('sigmoid', 'softmax',
+    is_regression = scores_np.shape[1] == 1 and plan.final_kind not in ('sigmoid', 'softmax',
                                                                           'log_softmax')
     return CaptureResult(capture=capture, is_regression=is_regression)

@@ -1,7 +1,7 @@
 """``eli5.explain_prediction`` for ``torch.nn.Module``: validate, capture, hand to the core."""
 from __future__ import annotations
 
-from typing import Any, Callable, Optional, Sequence, Tuple
+from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 import torch
 from eli5.base import Explanation
@@ -16,7 +16,7 @@ from ..nn.text import as_tokens
 from .capture import capture_layer
 from .inputs import as_model_input, as_numpy
 
-__all__ = ['explain_prediction_pytorch']
+__all__ = ['explain_prediction_pytorch', 'explain_batch_pytorch']
 
 
 def _kind(shape: Tuple[int, ...], image: Optional[Image.Image], tokens: object
@@ -154,6 +154,46 @@ def explain_prediction_pytorch(model: nn.Module,
     >>> 'layer \\'1\\'' in expl.description
     True
     """
+    return explain_batch_pytorch(
+        model, doc, targets=targets, top_targets=top_targets, target_names=target_names,
+        layer=layer, method=method, relu=relu, counterfactual=counterfactual, score=score,
+        output=output, images=None if image is None else [image],
+        tokens=None if tokens is None else [tokens], pad_value=pad_value, pad_token=pad_token,
+        padding=padding, interpolation_kind=interpolation_kind, reshape=reshape,
+        single=True)[0]
+
+
+def explain_batch_pytorch(model: nn.Module,
+                          docs: Any,
+                          *,
+                          targets: Optional[Sequence[Any]] = None,
+                          top_targets: Optional[int] = None,
+                          target_names: Optional[TargetNames] = None,
+                          layer: Any = None,
+                          method: str = 'gradcam',
+                          relu: bool = True,
+                          counterfactual: bool = False,
+                          score: str = 'auto',
+                          output: Any = None,
+                          images: Optional[Sequence[Optional[Image.Image]]] = None,
+                          tokens: Optional[Sequence[Any]] = None,
+                          pad_value: Any = None,
+                          pad_token: Optional[str] = None,
+                          padding: Optional[str] = None,
+                          interpolation_kind: str = 'linear',
+                          reshape: Optional[Callable[[torch.Tensor], torch.Tensor]] = None,
+                          single: bool = False) -> List[Explanation]:
+    """Explain a batch of documents with one forward (and backward) pass.
+
+    The arguments are those of :func:`explain_prediction_pytorch`, except
+    ``images`` and ``tokens``, which hold one entry per document.  This is
+    what :func:`eli5_gradcam.explain_predictions` calls for each batch.
+
+    Returns
+    -------
+    list of eli5.base.Explanation
+        One per document, in order.
+    """
     options = check_options(method=method, relu=relu, counterfactual=counterfactual,
                             score=score, padding=padding,
                             interpolation_kind=interpolation_kind,
@@ -162,28 +202,35 @@ def explain_prediction_pytorch(model: nn.Module,
         raise TypeError(f'model must be a torch.nn.Module; got {type(model).__name__}')
     if reshape is not None and not callable(reshape):
         raise TypeError(f'reshape must be a callable or None; got {type(reshape).__name__}')
-    docs = as_model_input(model, doc)
-    shape = tuple(int(size) for size in docs.shape)
-    if shape[0] != 1:
+    batch_docs = as_model_input(model, docs)
+    shape = tuple(int(size) for size in batch_docs.shape)
+    if single and shape[0] != 1:
         raise ValueError(f'doc must hold one document (a batch axis of 1); got a batch of '
-                         f'{shape[0]} (shape {shape}): explain doc[i:i + 1] one at a time')
-    kind, spatial_ndim, image_hw = _kind(shape, image, tokens)
-    token_list = None
+                         f'{shape[0]} (shape {shape}): use '
+                         'eli5_gradcam.explain_predictions(model, docs) for many documents')
+    image = images[0] if images else None
+    kind, spatial_ndim, image_hw = _kind(shape, image, tokens[0] if tokens else None)
+    token_lists = None
     if kind == 'text':
-        token_list = as_tokens(tokens)
-        if len(token_list) != shape[1]:
-            raise ValueError(f'tokens has {len(token_list)} tokens but doc has {shape[1]} '
-                             f'positions (shape {shape}); give one token per position')
-    result = capture_layer(model, docs, spatial_ndim=spatial_ndim, image_hw=image_hw,
+        assert tokens is not None
+        if len(tokens) != shape[0]:
+            raise ValueError(f'tokens: got {len(tokens)} token lists for {shape[0]} documents')
+        token_lists = [as_tokens(item) for item in tokens]
+        for item in token_lists:
+            if len(item) != shape[1]:
+                raise ValueError(f'tokens has {len(item)} tokens but doc has {shape[1]} '
+                                 f'positions (shape {shape}); give one token per position')
+    if images is not None and len(images) != shape[0]:
+        raise ValueError(f'images: got {len(images)} images for {shape[0]} documents')
+    result = capture_layer(model, batch_docs, spatial_ndim=spatial_ndim, image_hw=image_hw,
                            layer=layer, targets=targets, top_targets=top_targets,
                            target_names=target_names, score=options.score, output=output,
                            reshape=reshape)
     return explain_capture(
-        result.capture, estimator=type(model).__name__, kind=kind, docs=as_numpy(docs),
-        images=None if image is None else [image],
-        tokens=None if token_list is None else [token_list],
+        result.capture, estimator=type(model).__name__, kind=kind, docs=as_numpy(batch_docs),
+        images=images, tokens=token_lists,
         pad_value=pad_value, pad_token=pad_token, padding=options.padding,
         interpolation_kind=options.interpolation_kind, method=options.method,
         relu=options.relu, counterfactual=options.counterfactual,
         target_names=target_names, is_regression=result.is_regression,
-        channels_first=True)[0]
+        channels_first=True)

@@ -1,0 +1,111 @@
+"""JAX backend (Keras 3 on JAX): ``jax.jit`` of ``jax.vjp`` and ``jax.vmap``.
+
+The model runs through ``model.stateless_call`` with its variables passed
+as arguments (so the compiled function sees weight updates and holds no
+array of the model's).  A zero tensor of the layer's output shape is added
+to that output; ``jax.vjp`` with respect to it gives one forward pass and a
+pull-back that ``jax.vmap`` applies to every target at once.  The jitted
+function is built once per (model, layer, input signature, score mode,
+targets) and kept in :mod:`~eli5_gradcam.keras.cache`.
+"""
+from __future__ import annotations
+
+import inspect
+import weakref
+from typing import Any, Callable, Optional, Tuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..cache import cached, count_trace
+from ..forward import Plan, Probe, Tap, TargetRequest
+from ..patching import wrapped_calls
+
+__all__ = ['probe', 'run']
+
+Result = Tuple[np.ndarray, np.ndarray, np.ndarray, Optional[np.ndarray], np.ndarray]
+
+
+def _variables(model: Any) -> Tuple[list, list]:
+    return ([v.value for v in model.trainable_variables],
+            [v.value for v in model.non_trainable_variables])
+
+
+def _forward(model: Any, trainable: list, non_trainable: list, inputs: jax.Array) -> Any:
+    """``model.stateless_call`` in inference mode (``training`` only where ``call`` takes it)."""
+    parameters = inspect.signature(model.call).parameters.values()
+    kwargs = ({'training': False} if any(p.name == 'training' or p.kind == p.VAR_KEYWORD
+                                        for p in parameters) else {})
+    outputs, _ = model.stateless_call(trainable, non_trainable, inputs, **kwargs)
+    return outputs
+
+
+def probe(model: Any, docs: np.ndarray, recorder: Probe) -> None:
+    """Trace the model abstractly (``jax.eval_shape``), recording shapes."""
+    def forward(trainable: list, non_trainable: list, inputs: jax.Array) -> Any:
+        with wrapped_calls(recorder.hooks()):
+            outputs = _forward(model, trainable, non_trainable, inputs)
+        recorder.finish(outputs)
+        return outputs
+    trainable, non_trainable = _variables(model)
+    jax.eval_shape(forward, trainable, non_trainable,
+                   jax.ShapeDtypeStruct(docs.shape, docs.dtype))
+
+
+def _dense(inputs: jax.Array, layer: Any, use_bias: bool) -> jax.Array:
+    logits = jnp.matmul(inputs, jnp.asarray(layer.kernel.value, inputs.dtype))
+    if use_bias and getattr(layer, 'bias', None) is not None:
+        logits = logits + jnp.asarray(layer.bias.value, inputs.dtype)
+    return logits
+
+
+def _build(model: Any, plan: Plan, request_key: Tuple[str, int]) -> Callable[..., Any]:
+    model_ref = weakref.ref(model)
+    mode, count = request_key
+
+    def step(trainable: list, non_trainable: list, docs: jax.Array, given: jax.Array) -> Any:
+        count_trace()
+        model = model_ref()
+        if model is None:
+            raise RuntimeError('the model of this compiled function was deleted')
+        zero = jnp.zeros(plan.layer_shape, jnp.float32)
+
+        def forward(zero: jax.Array) -> Any:
+            tap = Tap(plan, model, lambda outputs: outputs + zero.astype(outputs.dtype), _dense)
+            with wrapped_calls(tap.hooks()):
+                outputs = _forward(model, trainable, non_trainable, docs)
+            scores, probabilities = tap.scores(outputs, jnp.reshape)
+            scores = scores.astype(jnp.float32)
+            if mode == 'top':
+                ranking = jax.lax.stop_gradient(scores if count > 0 else -scores)
+                targets = jax.lax.top_k(ranking, abs(count))[1]
+            else:
+                targets = given
+            selected = jnp.take_along_axis(scores, targets, axis=1)
+            probabilities = jnp.zeros((0,)) if probabilities is None else probabilities
+            return selected, (tap.activations, scores, probabilities, targets)
+
+        selected, pullback, aux = jax.vjp(forward, zero, has_aux=True)
+        cotangents = jnp.broadcast_to(jnp.eye(abs(count), dtype=selected.dtype)[:, None, :],
+                                      (abs(count),) + selected.shape)
+        (gradients,) = jax.vmap(pullback)(cotangents)          # (T, batch, *spatial, K)
+        return (aux[0], jnp.moveaxis(gradients, 0, 1)) + tuple(aux[1:])
+
+    return jax.jit(step)
+
+
+def run(model: Any, plan: Plan, docs: np.ndarray, request: TargetRequest) -> Result:
+    """One compiled forward pass and the gradients of every requested target."""
+    key = ('jax', plan.layer_path, docs.shape, str(docs.dtype), plan.head_kind,
+           plan.output, request.key)
+    step = cached(model, key, lambda: _build(model, plan, request.key))
+    given = (np.zeros((docs.shape[0], 0), np.int32) if request.given is None
+             else np.asarray(request.given, np.int32))
+    trainable, non_trainable = _variables(model)
+    activations, gradients, scores, probabilities, targets = step(
+        trainable, non_trainable, jnp.asarray(docs), jnp.asarray(given))
+    return (np.asarray(activations, np.float32), np.asarray(gradients, np.float32),
+            np.asarray(scores, np.float32),
+            np.asarray(probabilities, np.float32) if plan.probabilities else None,
+            np.asarray(targets))

@@ -1,0 +1,111 @@
+"""TensorFlow backend (Keras 3 on TensorFlow, and tf_keras): ``tf.function``.
+
+The forward pass and the gradients of all targets are one ``tf.function``,
+traced once per (model, layer, input signature, score mode, targets) and
+kept in :mod:`~eli5_gradcam.keras.cache`.  A zero tensor added to the layer's
+output is what the tape differentiates.  The layer's hook only runs while
+tracing: the traced graph is reused and the model is not patched at call time.
+"""
+from __future__ import annotations
+
+import weakref
+from typing import Any, Callable, List, Optional, Tuple
+
+import numpy as np
+import tensorflow as tf
+
+from ..cache import cached, count_trace
+from ..forward import Plan, Probe, Tap, TargetRequest
+from ..patching import wrapped_calls
+
+__all__ = ['probe', 'run']
+
+Result = Tuple[np.ndarray, np.ndarray, np.ndarray, Optional[np.ndarray], np.ndarray]
+
+
+def probe(model: Any, docs: np.ndarray, recorder: Probe) -> None:
+    """Trace (without running) the model on ``docs``' signature, recording shapes."""
+    def forward(inputs: tf.Tensor) -> Any:
+        with wrapped_calls(recorder.hooks()):
+            outputs = model(inputs, training=False)
+        recorder.finish(outputs)
+        return outputs
+    tf.function(forward, autograph=False).get_concrete_function(
+        tf.TensorSpec(docs.shape, tf.as_dtype(docs.dtype)))
+
+
+def _dense(inputs: tf.Tensor, layer: Any, use_bias: bool) -> tf.Tensor:
+    kernel = tf.convert_to_tensor(layer.kernel)
+    logits = tf.tensordot(inputs, tf.cast(kernel, inputs.dtype), axes=1)
+    if use_bias and getattr(layer, 'bias', None) is not None:
+        logits = logits + tf.cast(tf.convert_to_tensor(layer.bias), inputs.dtype)
+    return logits
+
+
+def _gradients(tape: tf.GradientTape, per_target: tf.Tensor, columns: List[tf.Tensor],
+               zero: tf.Tensor) -> tf.Tensor:
+    """``(batch, T, *spatial, channels)``: each target's gradient.
+
+    ``per_target`` (T,) sums each target's score over the documents, which are
+    independent, and ``columns`` are its entries; both were computed under
+    ``tape``.
+    """
+    unconnected = tf.UnconnectedGradients.ZERO
+    if len(columns) > 1:
+        try:
+            jacobian = tape.jacobian(per_target, zero, unconnected_gradients=unconnected,
+                                     experimental_use_pfor=True)
+            return tf.experimental.numpy.moveaxis(jacobian, 0, 1)
+        except (ValueError, TypeError, NotImplementedError, tf.errors.OpError):
+            pass                                                   # ops pfor cannot vectorise
+    gradients = [tape.gradient(column, zero, unconnected_gradients=unconnected)
+                 for column in columns]
+    return tf.stack(gradients, axis=1)
+
+
+def _build(model: Any, plan: Plan, request_key: Tuple[str, int]) -> Callable[..., Any]:
+    model_ref = weakref.ref(model)
+    mode, count = request_key
+
+    def step(docs: tf.Tensor, given: tf.Tensor) -> Any:
+        count_trace()
+        model = model_ref()
+        if model is None:
+            raise RuntimeError('the model of this compiled function was deleted')
+        zero = tf.zeros(plan.layer_shape, tf.float32)
+        with tf.GradientTape(persistent=abs(count) > 1, watch_accessed_variables=False) as tape:
+            tape.watch(zero)
+            tap = Tap(plan, model, lambda outputs: outputs + tf.cast(zero, outputs.dtype),
+                      _dense)
+            with wrapped_calls(tap.hooks()):
+                outputs = model(docs, training=False)
+            scores, probabilities = tap.scores(outputs, tf.reshape)
+            scores = tf.cast(scores, tf.float32)
+            if mode == 'top':
+                ranking = tf.stop_gradient(scores if count > 0 else -scores)
+                targets = tf.math.top_k(ranking, k=abs(count), sorted=True).indices
+            else:
+                targets = tf.cast(given, tf.int32)
+            selected = tf.gather(scores, targets, batch_dims=1)
+            per_target = tf.reduce_sum(selected, axis=0)         # (T,): documents add up
+            columns = [per_target[t] for t in range(abs(count))]
+        activations = tap.activations
+        gradients = _gradients(tape, per_target, columns, zero)
+        if probabilities is None:
+            probabilities = tf.zeros((0,))
+        return activations, gradients, scores, probabilities, targets
+
+    return tf.function(step, autograph=False)
+
+
+def run(model: Any, plan: Plan, docs: np.ndarray, request: TargetRequest) -> Result:
+    """One compiled forward pass and the gradients of every requested target."""
+    key = ('tensorflow', plan.layer_path, docs.shape, str(docs.dtype), plan.head_kind,
+           plan.output, request.key)
+    step = cached(model, key, lambda: _build(model, plan, request.key))
+    given = (np.zeros((docs.shape[0], 0), np.int32) if request.given is None
+             else np.asarray(request.given, np.int32))
+    activations, gradients, scores, probabilities, targets = step(
+        tf.constant(docs), tf.constant(given))
+    return (activations.numpy(), gradients.numpy(), scores.numpy(),
+            probabilities.numpy() if plan.probabilities else None, targets.numpy())

@@ -1,0 +1,73 @@
+"""PyTorch backend (Keras 3 on torch): eager autograd.
+
+PyTorch runs eagerly, so nothing is compiled: the layer's output gets a
+zero tensor that requires grad added to it, the model runs once, the
+targets are chosen from its scores, and ``torch.autograd.grad`` (never
+``.backward()``: no ``.grad`` is written into the model's parameters)
+differentiates each target with respect to that zero tensor.
+"""
+from __future__ import annotations
+
+from typing import Any, List, Optional, Tuple
+
+import keras
+import numpy as np
+import torch
+
+from ..forward import Plan, Probe, Tap, TargetRequest
+from ..patching import wrapped_calls
+from ...nn.targets import resolve_targets
+
+__all__ = ['probe', 'run']
+
+Result = Tuple[np.ndarray, np.ndarray, np.ndarray, Optional[np.ndarray], np.ndarray]
+
+
+def _numpy(tensor: torch.Tensor) -> np.ndarray:
+    return tensor.detach().cpu().float().numpy()
+
+
+def probe(model: Any, docs: np.ndarray, recorder: Probe) -> None:
+    """Run the model once without gradients, recording shapes."""
+    with torch.no_grad(), wrapped_calls(recorder.hooks()):
+        outputs = model(keras.ops.convert_to_tensor(docs), training=False)
+    recorder.finish(outputs)
+
+
+def _dense(inputs: torch.Tensor, layer: Any, use_bias: bool) -> torch.Tensor:
+    kernel = keras.ops.convert_to_tensor(layer.kernel)
+    logits = torch.matmul(inputs, kernel.to(inputs.dtype))
+    if use_bias and getattr(layer, 'bias', None) is not None:
+        logits = logits + keras.ops.convert_to_tensor(layer.bias).to(inputs.dtype)
+    return logits
+
+
+def run(model: Any, plan: Plan, docs: np.ndarray, request: TargetRequest) -> Result:
+    """One forward pass and the gradients of every requested target."""
+    zeros: List[torch.Tensor] = []
+
+    def mark(outputs: torch.Tensor) -> torch.Tensor:
+        zero = torch.zeros_like(outputs, requires_grad=True)
+        zeros.append(zero)
+        return outputs + zero
+
+    tap = Tap(plan, model, mark, _dense)
+    with torch.enable_grad(), wrapped_calls(tap.hooks()):
+        outputs = model(keras.ops.convert_to_tensor(docs), training=False)
+        scores, probabilities = tap.scores(outputs, torch.reshape)
+    scores_np = _numpy(scores)
+    if request.given is not None:
+        targets = np.asarray(request.given, dtype=np.int64)
+    else:
+        targets = resolve_targets(scores_np, top_targets=request.top)
+    index = torch.as_tensor(targets, device=scores.device)
+    selected = torch.gather(scores, 1, index)
+    zero = zeros[-1]
+    count = targets.shape[1]
+    gradients = []
+    for column in range(count):
+        (gradient,) = torch.autograd.grad(selected[:, column].sum(), zero,
+                                          retain_graph=column < count - 1, allow_unused=True)
+        gradients.append(torch.zeros_like(zero) if gradient is None else gradient)
+    return (_numpy(tap.activations), _numpy(torch.stack(gradients, dim=1)), scores_np,
+            None if probabilities is None else _numpy(probabilities), targets)
