@@ -62,8 +62,8 @@ def load_document(path: Path, *, size: Optional[Tuple[int, int]], preprocess: st
     Parameters
     ----------
     path : pathlib.Path
-        An image Pillow can open, or a ``.npy`` array (with or without the
-        batch axis).
+        An image Pillow can open, or a ``.npy`` array used as the model input
+        as it is (so saved with its batch axis of 1).
     size : (height, width), optional
         Resize images to this size.
     preprocess : {'imagenet', 'unit', 'none'}

@@ -6,6 +6,6 @@ package imports no framework; the backend's module is imported the first
 time a model is explained.
 """
 from .capture import capture_keras
-from .explain import explain_prediction_keras
+from .explain import explain_batch_keras, explain_prediction_keras
 
-__all__ = ['explain_prediction_keras', 'capture_keras']
+__all__ = ['explain_prediction_keras', 'explain_batch_keras', 'capture_keras']

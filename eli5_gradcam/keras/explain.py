@@ -6,7 +6,7 @@ objects are :func:`~eli5_gradcam.nn.explanation.explain_capture`.
 """
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, List, Optional, Sequence
 
 import numpy as np
 from eli5.base import Explanation
@@ -17,7 +17,7 @@ from ..nn.targets import TargetNames
 from ..nn.text import as_tokens
 from .capture import capture_keras, check_docs
 
-__all__ = ['explain_prediction_keras']
+__all__ = ['explain_prediction_keras', 'explain_batch_keras']
 
 #: Rank of the explained layer's output (batch and channels included) per kind.
 LAYER_RANKS = {'image': 4, 'text': 3}
@@ -119,32 +119,80 @@ def explain_prediction_keras(model: Any,
     >>> expl.targets[0].heatmap.shape                              # doctest: +SKIP
     (30, 30)
     """
+    return explain_batch_keras(
+        model, doc, targets=targets, top_targets=top_targets, target_names=target_names,
+        layer=layer, method=method, relu=relu, counterfactual=counterfactual, score=score,
+        output=output, images=None if image is None else [image],
+        tokens=None if tokens is None else [tokens], pad_value=pad_value, pad_token=pad_token,
+        padding=padding, interpolation_kind=interpolation_kind, single=True)[0]
+
+
+def explain_batch_keras(model: Any,
+                        docs: Any,
+                        *,
+                        targets: Optional[list] = None,
+                        top_targets: Optional[int] = None,
+                        target_names: Optional[TargetNames] = None,
+                        layer: object = None,
+                        method: str = 'gradcam',
+                        relu: bool = True,
+                        counterfactual: bool = False,
+                        score: str = 'auto',
+                        output: Any = None,
+                        images: Optional[Sequence[Any]] = None,
+                        tokens: Optional[Sequence[Any]] = None,
+                        pad_value: Any = None,
+                        pad_token: Optional[str] = None,
+                        padding: Optional[str] = None,
+                        interpolation_kind: str = 'linear',
+                        single: bool = False) -> List[Explanation]:
+    """Explain a batch of documents with one forward (and backward) pass.
+
+    The arguments are those of :func:`explain_prediction_keras`, except
+    ``images`` and ``tokens``, which hold one entry per document.  This is
+    what :func:`eli5_gradcam.explain_predictions` calls for each batch.
+
+    Returns
+    -------
+    list of eli5.base.Explanation
+        One per document, in order.
+    """
     options = check_options(method=method, relu=relu, counterfactual=counterfactual,
                             score=score, padding=padding,
                             interpolation_kind=interpolation_kind,
                             top_targets=top_targets, targets=targets)
-    docs = check_docs(model, doc)
-    if docs.shape[0] != 1:
+    batch_docs = check_docs(model, docs)
+    if single and batch_docs.shape[0] != 1:
         raise ValueError(f'doc must hold one document (batch axis of 1); got shape '
-                         f'{docs.shape}: explain documents one at a time')
-    kind = input_kind(docs.shape, image=image, tokens=tokens)
-    if kind == 'text' and docs.ndim == 2:
-        n_tokens = len(as_tokens(tokens))
-        if n_tokens != docs.shape[1]:
-            raise ValueError(f'tokens has {n_tokens} tokens but doc has {docs.shape[1]} '
-                             'positions; give one token per position (padding included)')
-    rank = LAYER_RANKS.get(kind, docs.ndim if docs.ndim >= 3 else 3)
-    capture = capture_keras(model, docs, layer=layer, rank=rank, targets=targets,
+                         f'{batch_docs.shape}: use eli5_gradcam.explain_predictions(model, '
+                         'docs) for many documents')
+    if images is not None and len(images) != batch_docs.shape[0]:
+        raise ValueError(f'images: got {len(images)} images for {batch_docs.shape[0]} '
+                         'documents')
+    kind = input_kind(batch_docs.shape, image=images[0] if images else None,
+                      tokens=tokens[0] if tokens else None)
+    token_lists = None
+    if kind == 'text':
+        assert tokens is not None
+        if len(tokens) != batch_docs.shape[0]:
+            raise ValueError(f'tokens: got {len(tokens)} token lists for '
+                             f'{batch_docs.shape[0]} documents')
+        token_lists = [as_tokens(item) for item in tokens]
+        for item in token_lists:
+            if batch_docs.ndim == 2 and len(item) != batch_docs.shape[1]:
+                raise ValueError(f'tokens has {len(item)} tokens but doc has '
+                                 f'{batch_docs.shape[1]} positions; give one token per '
+                                 'position (padding included)')
+    rank = LAYER_RANKS.get(kind, batch_docs.ndim if batch_docs.ndim >= 3 else 3)
+    capture = capture_keras(model, batch_docs, layer=layer, rank=rank, targets=targets,
                             top_targets=top_targets, target_names=target_names,
                             score=options.score, output=output)
     n_outputs = capture.scores.shape[1]
     is_regression = n_outputs == 1 and capture.probabilities is None
-    explanations = explain_capture(
+    return explain_capture(
         capture, estimator=str(getattr(model, 'name', type(model).__name__)), kind=kind,
-        docs=np.asarray(docs), images=[image] if image is not None else None,
-        tokens=[tokens] if tokens is not None else None, pad_value=pad_value,
+        docs=np.asarray(batch_docs), images=images, tokens=token_lists, pad_value=pad_value,
         pad_token=pad_token, padding=options.padding,
         interpolation_kind=options.interpolation_kind, method=options.method,
         relu=options.relu, counterfactual=options.counterfactual,
         target_names=target_names, is_regression=is_regression, channels_first=False)
-    return explanations[0]
