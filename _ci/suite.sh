@@ -2,7 +2,7 @@
 # Run one test suite in the current environment (tox calls this; so does
 # _ci/test.sh, once per suite, each in its own process).
 # Usage: bash _ci/suite.sh SUITE [pytest args...]
-# Suites: core torch keras-tensorflow keras-torch keras-jax tf-keras mypy docs
+# Suites: core torch keras-tensorflow keras-torch keras-jax tf-keras notebooks mypy docs
 set -uo pipefail
 cd "$(dirname "$0")/.."
 suite="${1:?usage: suite.sh SUITE}"; shift || true
@@ -25,6 +25,7 @@ case "$suite" in
     keras-torch)      KERAS_BACKEND=torch run_pytest tests/keras "$@" ;;
     keras-jax)        KERAS_BACKEND=jax run_pytest tests/keras "$@" ;;
     tf-keras)         run_pytest tests/tf_keras "$@" ;;
+    notebooks)        run_pytest tests/notebooks "$@" ;;
     mypy)             "$python" -m mypy ;;
     docs)             "$python" -m sphinx -W --keep-going -b html docs docs/_build/html ;;
     *) echo "unknown suite: $suite"; exit 2 ;;

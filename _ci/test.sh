@@ -13,6 +13,7 @@ all=(core mypy)
 [ -d tests/pytorch ] && all+=(torch)
 [ -d tests/keras ] && all+=(keras-tensorflow keras-torch keras-jax)
 [ -d tests/tf_keras ] && all+=(tf-keras)
+[ -d tests/notebooks ] && all+=(notebooks)
 [ -f docs/conf.py ] && all+=(docs)
 if [ "$#" -gt 0 ]; then suites=("$@"); else suites=("${all[@]}"); fi
 

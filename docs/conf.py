@@ -7,6 +7,8 @@ Build (from the repository root)::
 No network is needed and no deep-learning framework is imported: autodoc
 only imports the framework-free core, and every framework is mocked.
 """
+import shutil
+from pathlib import Path
 import os
 import re
 import sys
@@ -42,7 +44,20 @@ extensions = [
     'sphinx.ext.mathjax',
     'sphinx.ext.viewcode',
     'numpydoc',
+    'myst_nb',
 ]
+
+# The tutorial notebooks live in ../notebooks (executed, outputs saved; CI
+# re-executes them in tests/notebooks).  Sphinx only reads files under its
+# source folder, so they are copied into tutorials/ (git-ignored) and shown
+# with their saved outputs.
+_NOTEBOOKS = Path(__file__).resolve().parent.parent / 'notebooks'
+_TUTORIALS = Path(__file__).resolve().parent / 'tutorials'
+_TUTORIALS.mkdir(exist_ok=True)
+for _notebook in sorted(_NOTEBOOKS.glob('*.ipynb')):
+    shutil.copyfile(_notebook, _TUTORIALS / _notebook.name)
+nb_execution_mode = 'off'
+source_suffix = {'.rst': 'restructuredtext', '.ipynb': 'myst-nb'}
 
 #: Frameworks are never imported to build the docs.
 FRAMEWORKS = ['torch', 'tensorflow', 'keras', 'jax', 'tf_keras']

@@ -34,6 +34,9 @@ KINDS = ('image', 'text', 'other')
 #: How many heatmap positions ``format_as_text`` lists for image/other kinds.
 TOP_POSITIONS = 10
 
+#: How many of the strongest tokens eli5's HTML lists above highlighted text.
+STRONGEST_TOKENS = 5
+
 
 def input_kind(doc_shape: Sequence[int], *, image: object = None,
                tokens: object = None) -> str:
@@ -228,7 +231,9 @@ def explain_capture(capture: LayerCapture,
             target: Union[int, str] = label
             if item_tokens is not None:
                 features = token_feature_weights(item_tokens, heatmap)
-                spans = weighted_spans(item_tokens, heatmap)
+                spans = weighted_spans(item_tokens, heatmap,
+                                       other=token_feature_weights(item_tokens, heatmap,
+                                                                   top=STRONGEST_TOKENS))
             else:
                 features = position_feature_weights(heatmap)
                 spans = None

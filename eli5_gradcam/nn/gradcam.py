@@ -13,6 +13,7 @@ volumes.  Nothing loops over channels, targets or documents in Python.
 """
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import warnings
@@ -53,9 +54,11 @@ class FlatHeatmapWarning(UserWarning):
     """
 
 
-# Frames in these folders are library code, not the caller's.
+# Frames in these places are library code, not the caller's: this package,
+# eli5, and functools (eli5's singledispatch wrapper).
 _LIBRARY_DIRS = (os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep,
-                 os.path.dirname(os.path.abspath(eli5.__file__)) + os.sep)
+                 os.path.dirname(os.path.abspath(eli5.__file__)) + os.sep,
+                 os.path.abspath(functools.__file__))
 
 
 def user_stacklevel() -> int:

@@ -183,7 +183,8 @@ def is_char_tokens(tokens: Sequence[str]) -> bool:
     return all(len(token) <= 1 for token in tokens)
 
 
-def weighted_spans(tokens: Sequence[str], weights: np.ndarray) -> WeightedSpans:
+def weighted_spans(tokens: Sequence[str], weights: np.ndarray,
+                   other: Optional[FeatureWeights] = None) -> WeightedSpans:
     """eli5 :class:`~eli5.base.WeightedSpans` highlighting each token.
 
     Word tokens are joined with spaces, character tokens without a separator.
@@ -193,6 +194,10 @@ def weighted_spans(tokens: Sequence[str], weights: np.ndarray) -> WeightedSpans:
     tokens : sequence of str
     weights : numpy.ndarray
         One weight per token (positive and negative both shown).
+    other : eli5.base.FeatureWeights, optional
+        A small table eli5's HTML shows above the highlighted text, under the
+        target's ``y=... (probability ..., score ...)`` header; eli5 prints
+        that header only with such a table.
 
     Returns
     -------
@@ -207,7 +212,8 @@ def weighted_spans(tokens: Sequence[str], weights: np.ndarray) -> WeightedSpans:
             spans.append((token, [(start, end)], float(weight)))
         start = end + len(separator)
     document = separator.join(tokens)
-    return WeightedSpans([DocWeightedSpans(document, spans=spans, preserve_density=False)])
+    return WeightedSpans([DocWeightedSpans(document, spans=spans, preserve_density=False)],
+                         other=other)
 
 
 def token_feature_weights(tokens: Sequence[str], weights: np.ndarray,

@@ -139,3 +139,15 @@ def test_text_char_tokens_and_text_formatter():
     assert expl.targets[0].weighted_spans.docs_weighted_spans[0].document == 'abc de'
     text = eli5.format_as_text(expl)
     assert "y='pos'" in text and 'Grad-CAM' in text
+
+
+def test_show_prediction_style_html_has_a_header_per_target():
+    # eli5.show_prediction formats with force_weights=False: each target still
+    # needs its "y=... (probability ..., score ...)" header and its own text.
+    expl = _text_explanation(['bad', 'plot', 'great'], positions=3)
+    second = _text_explanation(['bad', 'plot', 'great'], positions=3)
+    expl.targets.append(second.targets[0])
+    expl.targets[1].target = 'neg'
+    html = eli5.format_as_html(expl, force_weights=False, show=['targets'])
+    assert 'y=pos' in html and 'y=neg' in html
+    assert html.count('<p style="margin-bottom: 2.5em') == 2

@@ -1,0 +1,84 @@
+"""Execute the tutorial notebooks from a clean kernel and check what they show."""
+import os
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+nbformat = pytest.importorskip('nbformat')
+nbclient = pytest.importorskip('nbclient')
+pytest.importorskip('ipykernel')
+
+NOTEBOOKS = Path(__file__).resolve().parents[2] / 'notebooks'
+
+#: A highlighted token in eli5's HTML: a span with a green (positive) background.
+HIGHLIGHTED_TOKEN = 'background-color: hsl(120'
+
+#: Appended to the executed copy (never saved): which Python ran the kernel.
+KERNEL_PREFIX_CELL = "import sys; print('kernel prefix:', sys.prefix)"
+
+
+def execute(name):
+    """Run a notebook in a fresh 'python3' kernel with notebooks/ as working dir."""
+    notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
+    notebook.cells.append(nbformat.v4.new_code_cell(KERNEL_PREFIX_CELL))
+    client = nbclient.NotebookClient(notebook, timeout=600, kernel_name='python3',
+                                     resources={'metadata': {'path': str(NOTEBOOKS)}})
+    client.execute()
+    return notebook
+
+
+def outputs(notebook):
+    return [output for cell in notebook.cells if cell.cell_type == 'code'
+            for output in cell.get('outputs', [])]
+
+
+def mime_data(notebook, mime):
+    return [output['data'][mime] for output in outputs(notebook)
+            if mime in output.get('data', {})]
+
+
+def stdout(notebook):
+    return ''.join(output.get('text', '') for output in outputs(notebook)
+                   if output.get('output_type') == 'stream' and output.get('name') == 'stdout')
+
+
+def check_image(notebook):
+    assert mime_data(notebook, 'image/png'), 'no image/png output'
+
+
+def check_text(notebook):
+    html = mime_data(notebook, 'text/html')
+    assert html, 'no text/html output'
+    assert any(HIGHLIGHTED_TOKEN in item for item in html), 'no highlighted tokens in the HTML'
+
+
+def check_pytorch_image(notebook):
+    check_image(notebook)
+    found = re.search(r"top prediction for chelsea: '([^']+)'", stdout(notebook))
+    assert found, 'the notebook does not print the top prediction for chelsea'
+    assert found.group(1) == 'Egyptian cat'
+
+
+CHECKS = {
+    'pytorch_image.ipynb': check_pytorch_image,
+    'pytorch_text.ipynb': check_text,
+    'keras_image.ipynb': check_image,
+    'keras_text.ipynb': check_text,
+}
+
+
+@pytest.mark.parametrize('name', sorted(CHECKS))
+def test_notebook_runs_and_shows_explanations(name):
+    notebook = execute(name)
+    errors = [output for output in outputs(notebook) if output.get('output_type') == 'error']
+    assert not errors
+    # The kernel is this interpreter's environment, not some other 'python3'.
+    prefix = re.search(r'kernel prefix: (.+)', stdout(notebook))
+    assert prefix and os.path.realpath(prefix.group(1).strip()) == os.path.realpath(sys.prefix)
+    CHECKS[name](notebook)
+
+
+def test_every_notebook_is_tested():
+    assert sorted(path.name for path in NOTEBOOKS.glob('*.ipynb')) == sorted(CHECKS)
