@@ -16,10 +16,11 @@ from __future__ import annotations
 from typing import List, Optional, Sequence, Union
 
 import numpy as np
-from eli5.base import Explanation, FeatureWeight, FeatureWeights, TargetExplanation
+from eli5.base import Explanation, FeatureWeights, TargetExplanation
 from PIL import Image
 
 from .capture import LayerCapture
+from .features import ranked_feature_weights
 from .gradcam import METHOD_TITLES, compute_heatmaps, normalize_heatmaps, resolve_method
 from .image import doc_to_image, looks_like_image
 from .targets import TargetNames, target_labels
@@ -95,17 +96,9 @@ def position_feature_weights(heatmap: np.ndarray, top: int = TOP_POSITIONS) -> F
     -------
     eli5.base.FeatureWeights
     """
-    flat = np.asarray(heatmap, dtype=np.float64).ravel()
-    order = np.argsort(-flat, kind='stable')
-    positive = [i for i in order if flat[i] > 0]
-    negative = [i for i in order[::-1] if flat[i] < 0]
-
-    def weights(indices: List[int]) -> List[FeatureWeight]:
-        return [FeatureWeight(_position_name(np.unravel_index(i, heatmap.shape)),
-                              float(flat[i])) for i in indices[:top]]
-    return FeatureWeights(pos=weights(positive), neg=weights(negative),
-                          pos_remaining=max(len(positive) - top, 0),
-                          neg_remaining=max(len(negative) - top, 0))
+    shape = np.shape(heatmap)
+    return ranked_feature_weights(
+        heatmap, lambda i: _position_name(np.unravel_index(i, shape)), top)
 
 
 def _description(capture: LayerCapture, method: str, relu: bool,

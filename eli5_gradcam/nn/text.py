@@ -11,8 +11,10 @@ from __future__ import annotations
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
-from eli5.base import DocWeightedSpans, FeatureWeight, FeatureWeights, WeightedSpans
+from eli5.base import DocWeightedSpans, FeatureWeights, WeightedSpans
 from scipy.interpolate import interp1d
+
+from .features import ranked_feature_weights
 
 __all__ = [
     'PADDING_SIDES',
@@ -204,13 +206,11 @@ def weighted_spans(tokens: Sequence[str], weights: np.ndarray,
     eli5.base.WeightedSpans
     """
     separator = '' if is_char_tokens(tokens) else ' '
-    spans = []
-    start = 0
-    for token, weight in zip(tokens, np.asarray(weights, dtype=np.float64)):
-        end = start + len(token)
-        if end > start:
-            spans.append((token, [(start, end)], float(weight)))
-        start = end + len(separator)
+    ends = np.cumsum([len(token) + len(separator) for token in tokens]) - len(separator)
+    starts = (ends - [len(token) for token in tokens]).tolist()
+    spans = [(token, [(start, end)], weight) for token, start, end, weight
+             in zip(tokens, starts, ends.tolist(), np.asarray(weights, np.float64).tolist())
+             if end > start]
     document = separator.join(tokens)
     return WeightedSpans([DocWeightedSpans(document, spans=spans, preserve_density=False)],
                          other=other)
@@ -233,11 +233,4 @@ def token_feature_weights(tokens: Sequence[str], weights: np.ndarray,
     -------
     eli5.base.FeatureWeights
     """
-    weights = np.asarray(weights, dtype=np.float64)
-    order = np.argsort(-weights, kind='stable')
-    positive = [FeatureWeight(tokens[i], float(weights[i])) for i in order if weights[i] > 0]
-    negative = [FeatureWeight(tokens[i], float(weights[i]))
-                for i in order[::-1] if weights[i] < 0]
-    return FeatureWeights(pos=positive[:top], neg=negative[:top],
-                          pos_remaining=max(len(positive) - top, 0),
-                          neg_remaining=max(len(negative) - top, 0))
+    return ranked_feature_weights(weights, tokens.__getitem__, top)

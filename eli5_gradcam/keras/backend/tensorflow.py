@@ -8,8 +8,10 @@ tracing: the traced graph is reused and the model is not patched at call time.
 """
 from __future__ import annotations
 
+import contextlib
+import logging
 import weakref
-from typing import Any, Callable, List, Optional, Tuple
+from typing import Any, Callable, Iterator, List, Optional, Tuple
 
 import numpy as np
 import tensorflow as tf
@@ -98,6 +100,30 @@ def _build(model: Any, plan: Plan, request_key: Tuple[str, int]) -> Callable[...
     return tf.function(step, autograph=False)
 
 
+class _RetracingNotice(logging.Filter):
+    """Drops TensorFlow's "triggered tf.function retracing" notice.
+
+    Each (layer, input signature, targets) gets its own compiled function by
+    design, built once and cached; TensorFlow counts those first traces as
+    "retracing" and warns.  The filter is attached only while our own
+    function runs, so the user's own retracing warnings are untouched.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return 'triggered tf.function retracing' not in record.getMessage()
+
+
+@contextlib.contextmanager
+def _quiet_retracing() -> Iterator[None]:
+    logger = tf.get_logger()
+    notice = _RetracingNotice()
+    logger.addFilter(notice)
+    try:
+        yield
+    finally:
+        logger.removeFilter(notice)
+
+
 def run(model: Any, plan: Plan, docs: np.ndarray, request: TargetRequest) -> Result:
     """One compiled forward pass and the gradients of every requested target."""
     key = ('tensorflow', plan.layer_path, docs.shape, str(docs.dtype), plan.head_kind,
@@ -105,7 +131,8 @@ def run(model: Any, plan: Plan, docs: np.ndarray, request: TargetRequest) -> Res
     step = cached(model, key, lambda: _build(model, plan, request.key))
     given = (np.zeros((docs.shape[0], 0), np.int32) if request.given is None
              else np.asarray(request.given, np.int32))
-    activations, gradients, scores, probabilities, targets = step(
-        tf.constant(docs), tf.constant(given))
+    with _quiet_retracing():
+        activations, gradients, scores, probabilities, targets = step(
+            tf.constant(docs), tf.constant(given))
     return (activations.numpy(), gradients.numpy(), scores.numpy(),
             probabilities.numpy() if plan.probabilities else None, targets.numpy())
