@@ -2,7 +2,7 @@
 # Run one test suite in the current environment (tox calls this; so does
 # _ci/test.sh, once per suite, each in its own process).
 # Usage: bash _ci/suite.sh SUITE [pytest args...]
-# Suites: core torch keras-tensorflow keras-torch keras-jax tf-keras notebooks mypy docs
+# Suites: core torch keras-tensorflow keras-torch keras-jax tf-keras notebooks mypy docs bench
 set -uo pipefail
 cd "$(dirname "$0")/.."
 suite="${1:?usage: suite.sh SUITE}"; shift || true
@@ -27,6 +27,9 @@ case "$suite" in
     tf-keras)         run_pytest tests/tf_keras "$@" ;;
     notebooks)        run_pytest tests/notebooks "$@" ;;
     mypy)             "$python" -m mypy ;;
+    bench)            # smoke run of the benchmark (peers included), no thresholds asserted
+                      bash bench/setup.sh "$(dirname "$(dirname "$(command -v "$python")")")" &&
+                      "$python" bench/run.py --quick ;;
     docs)             "$python" -m sphinx -W --keep-going -b html docs docs/_build/html ;;
     *) echo "unknown suite: $suite"; exit 2 ;;
 esac

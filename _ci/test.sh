@@ -15,6 +15,7 @@ all=(core mypy)
 [ -d tests/tf_keras ] && all+=(tf-keras)
 [ -d tests/notebooks ] && all+=(notebooks)
 [ -f docs/conf.py ] && all+=(docs)
+[ -f bench/run.py ] && all+=(bench)
 if [ "$#" -gt 0 ]; then suites=("$@"); else suites=("${all[@]}"); fi
 
 failed=()

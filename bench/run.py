@@ -1,0 +1,163 @@
+"""The benchmark: one command, every framework, ratios to the floor in one run.
+
+    python bench/run.py                 # full run, writes bench/RESULTS.md
+    python bench/run.py --quick         # smoke run (CI), writes bench/RESULTS-quick.md
+
+Each framework (PyTorch; Keras on TensorFlow; Keras on JAX) runs in its own
+process (Keras picks its backend once per process); within a process, the
+floor, eli5-gradcam and the peers are timed interleaved (A B C A B C ...),
+and medians after warm-up are reported as ratios to the floor of that run.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+FRAMEWORKS = {
+    'torch': ([sys.executable, str(HERE / 'torch_bench.py')], {}),
+    'keras-tensorflow': ([sys.executable, str(HERE / 'keras_bench.py')],
+                         {'KERAS_BACKEND': 'tensorflow'}),
+    'keras-jax': ([sys.executable, str(HERE / 'keras_bench.py')], {'KERAS_BACKEND': 'jax'}),
+}
+
+
+def _run(framework: str, extra: List[str]) -> Dict[str, Any]:
+    command, env = FRAMEWORKS[framework]
+    environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2', PYTHONPATH=str(ROOT), **env)
+    started = time.time()
+    result = subprocess.run(command + extra, capture_output=True, text=True, env=environment,
+                            cwd=ROOT)
+    if result.returncode != 0:
+        raise SystemExit(f'{framework} benchmark failed:\n{result.stderr[-4000:]}')
+    data: Dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    data['wall_s'] = time.time() - started
+    return data
+
+
+def _import_time(repeats: int) -> Dict[str, Any]:
+    code = ('import sys, time, eli5; before = set(sys.modules); t = time.perf_counter(); '
+            'import eli5_gradcam; elapsed = time.perf_counter() - t; '
+            "new = [m for m in set(sys.modules) - before if m.split('.')[0] in "
+            "('torch', 'tensorflow', 'keras', 'jax', 'tf_keras')]; print(elapsed, len(new))")
+    times, frameworks = [], 0
+    for _ in range(repeats):
+        out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                             env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2'), cwd=ROOT)
+        elapsed, count = out.stdout.split()
+        times.append(float(elapsed) * 1000)
+        frameworks = max(frameworks, int(count))
+    return {'min_ms': min(times), 'median_ms': sorted(times)[len(times) // 2],
+            'frameworks_imported': frameworks}
+
+
+def _ratio(value: Optional[float], floor: Optional[float]) -> str:
+    if value is None or not floor:
+        return 'n/a'
+    return f'{value / floor:.2f}x'
+
+
+def _ms(value: Optional[float]) -> str:
+    return 'n/a' if value is None else f'{value:.1f}'
+
+
+def _table(title: str, rows: Dict[str, Dict[str, Any]], floor_name: str = 'floor') -> List[str]:
+    lines = [f'#### {title}', '', '| model | contender | median ms | ratio to floor |',
+             '|---|---|---:|---:|']
+    for model, contenders in rows.items():
+        floor = (contenders.get(floor_name) or {}).get('median_ms')
+        for name, timing in contenders.items():
+            if timing.get('error'):
+                lines.append(f'| {model} | {name} | failed: {timing["error"][:80]} | |')
+                continue
+            lines.append(f'| {model} | {name} | {_ms(timing["median_ms"])} | '
+                         f'{_ratio(timing["median_ms"], floor)} |')
+    return lines + ['']
+
+
+def _report(results: Dict[str, Dict[str, Any]], imports: Dict[str, Any], command: str,
+            quick: bool) -> str:
+    versions = []
+    for name in ('torch', 'keras', 'tensorflow', 'jax', 'eli5', 'captum', 'torchcam',
+                 'grad-cam', 'tf-keras-vis'):
+        try:
+            from importlib.metadata import version
+            versions.append(f'{name} {version(name)}')
+        except Exception:  # noqa: BLE001
+            versions.append(f'{name} (not installed)')
+    lines = ['# eli5-gradcam benchmark', '',
+             f'- Command: `{command}`' + (' (quick smoke run: few rounds, numbers not '
+                                          'meaningful)' if quick else ''),
+             f'- Machine: {platform.machine()}, {os.cpu_count()} CPU cores, '
+             f'{platform.python_implementation()} {platform.python_version()}, '
+             f'{platform.platform()}',
+             f'- Versions: {", ".join(versions)}',
+             '- Floor: one forward pass and the gradient of the target score(s) with respect '
+             'to the layer, in plain framework code (PyTorch: a forward hook and '
+             '`torch.autograd.grad`; Keras: the model split at the layer, compiled with '
+             '`tf.function` / `jax.jit`). Ratios are medians of interleaved rounds after '
+             'warm-up, against the floor measured in the same process.',
+             f'- `import eli5_gradcam` after `import eli5`: {imports["min_ms"]:.1f} ms (min), '
+             f'{imports["median_ms"]:.1f} ms (median); frameworks imported by it: '
+             f'{imports["frameworks_imported"]}', '']
+    for framework, data in results.items():
+        lines += [f'## {framework}', '']
+        peers = ', '.join(f'{name}: {"ok" if error is None else error}'
+                          for name, error in data['peers'].items())
+        lines += [f'Peers: {peers}', '']
+        lines += _table('One document, one target', data['one'])
+        lines += _table('Five targets of one document (floor: one target)', data['five'])
+        batch = data['batch']
+        floor = batch['times']['floor']['median_ms']
+        ours = batch['times']['eli5-gradcam']['median_ms']
+        lines += [f'#### Batch of {batch["size"]} images (ResNet-50)', '',
+                  f'- floor: {_ms(floor)} ms; eli5-gradcam `explain_predictions`: '
+                  f'{_ms(ours)} ms; throughput relative to the floor: '
+                  f'{(floor / ours) if floor and ours else float("nan"):.2f}x', '']
+        soak = data['soak']
+        lines += [f'#### Memory ({soak["model"]}, {soak["calls"]} calls after 20 warm-up)',
+                  '', f'- RSS before {soak["rss_before_mib"]:.0f} MiB, after '
+                  f'{soak["rss_after_mib"]:.0f} MiB, growth {soak["growth_mib"]:.1f} MiB, '
+                  f'peak {soak["peak_mib"]:.0f} MiB'
+                  + (f'; hooks left {soak["hooks_left"]}, parameter grads left '
+                     f'{soak["parameter_grads_left"]}' if 'hooks_left' in soak else ''),
+                  '', f'Wall time of this framework\'s run: {data["wall_s"]:.0f} s', '']
+    return '\n'.join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--quick', action='store_true', help='smoke run for CI')
+    parser.add_argument('--frameworks', nargs='+', choices=sorted(FRAMEWORKS),
+                        default=list(FRAMEWORKS))
+    parser.add_argument('--rounds', type=int, default=7)
+    parser.add_argument('--soak', type=int, default=1000)
+    parser.add_argument('--output', default=None)
+    args = parser.parse_args()
+    extra = ['--quick'] if args.quick else ['--rounds', str(args.rounds), '--soak',
+                                            str(args.soak)]
+    results = {}
+    for framework in args.frameworks:
+        print(f'[bench] {framework} ...', flush=True)
+        results[framework] = _run(framework, extra)
+    imports = _import_time(3 if args.quick else 15)
+    command = 'python bench/run.py ' + ' '.join(sys.argv[1:])
+    output = Path(args.output) if args.output else HERE / (
+        'RESULTS-quick.md' if args.quick else 'RESULTS.md')
+    output.write_text(_report(results, imports, command.strip(), args.quick) + '\n',
+                      encoding='utf-8')
+    (output.with_suffix('.json')).write_text(json.dumps(results, indent=1), encoding='utf-8')
+    print(f'[bench] wrote {output}')
+
+
+if __name__ == '__main__':
+    main()
