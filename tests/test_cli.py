@@ -114,3 +114,25 @@ def test_explain_errors_are_one_line(workspace, args, message):
     assert 'Traceback' not in result.stderr
     error_lines = [line for line in result.stderr.splitlines() if 'eli5-gradcam: error' in line]
     assert len(error_lines) == 1 and message in error_lines[0], result.stderr[-1500:]
+
+
+def test_explain_a_saved_keras_model(tmp_path):
+    keras = pytest.importorskip('keras')
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((16, 16, 3)),
+                              keras.layers.Conv2D(4, 3, padding='same', activation='relu',
+                                                  name='conv'),
+                              keras.layers.GlobalAveragePooling2D(),
+                              keras.layers.Dense(3, activation='softmax')])
+    model.save(tmp_path / 'model.keras')
+    picture = tmp_path / 'picture.png'
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (40, 30, 3), dtype=np.uint8)
+                    ).save(picture)
+    result = cli('explain', tmp_path / 'model.keras', picture, '-o', tmp_path / 'out',
+                 '--preprocess', 'unit', '--layer', 'conv', '--top-targets', '2')
+    assert result.returncode == 0, result.stderr[-2000:]
+    data = json.loads((tmp_path / 'out' / 'picture.json').read_text())
+    assert len(data['targets']) == 2 and data['targets'][0]['proba'] is not None
+    assert "layer 'conv'" in data['description']
+    with Image.open(tmp_path / 'out' / 'picture.png') as overlay:
+        assert overlay.width >= 32          # resized to the model's 16x16, two panels
