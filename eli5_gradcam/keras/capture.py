@@ -22,6 +22,14 @@ from .layers import LayerRecord, final_activation, head_kind, resolve_layer
 __all__ = ['capture_keras', 'check_docs', 'probe_model', 'make_plan']
 
 
+def framework_message(exc: BaseException) -> str:
+    """A framework's error as one line: TensorFlow's graph errors lose their stack."""
+    text = str(exc)
+    if '(most recent call last)' in text:
+        text = text.rstrip().rsplit('\n\n', 1)[-1]
+    return f'{type(exc).__name__}: {" ".join(text.split())}'
+
+
 def _expected_input_shape(model: Any) -> Optional[Tuple[Optional[int], ...]]:
     inputs = getattr(model, 'inputs', None)
     if not isinstance(inputs, (list, tuple)) or len(inputs) != 1:
@@ -89,7 +97,15 @@ def check_docs(model: Any, docs: Any) -> np.ndarray:
         raise ValueError(f'doc has shape {array.shape} but the model expects input of shape '
                          f'{expected} (None: any size)')
     dtype = _expected_input_dtype(model)
-    if np.issubdtype(array.dtype, np.floating):
+    if np.issubdtype(array.dtype, np.floating) and not np.isfinite(array).all():
+        raise ValueError(f'doc holds {int((~np.isfinite(array)).sum())} NaN or infinite '
+                         f'value(s) (shape {array.shape}); Grad-CAM needs finite inputs')
+    if np.issubdtype(array.dtype, np.floating) and dtype and dtype.startswith(('int', 'uint')):
+        if not np.array_equal(array, np.round(array)):
+            raise ValueError(f'doc: the model takes integer input ({dtype}, e.g. token ids) '
+                             f'but doc holds non-integer floats (dtype {array.dtype})')
+        array = array.astype(np.int32)
+    elif np.issubdtype(array.dtype, np.floating):
         wanted = dtype if dtype and dtype.startswith(('float', 'bfloat')) else 'float32'
         array = array.astype(wanted)
     elif dtype and dtype.startswith('float'):
@@ -110,14 +126,13 @@ def probe_model(model: Any, docs: np.ndarray, output: Any) -> Probe:
         recorder = Probe(model, output)
         try:
             module.probe(model, docs, recorder)
-        except (ValueError, TypeError) as exc:
-            if 'output' in str(exc) and 'outputs' in str(exc):
-                raise
-            raise ValueError(f'doc: the model cannot run on a doc of shape {docs.shape} and '
-                             f'dtype {docs.dtype}: {exc}') from exc
         except Exception as exc:  # framework errors, whatever their class
+            if recorder.output_error is not None:     # a bad output=, not a bad doc
+                raise recorder.output_error from None
+            detail = str(exc) if isinstance(exc, (ValueError, TypeError)) else (
+                framework_message(exc))
             raise ValueError(f'doc: the model cannot run on a doc of shape {docs.shape} and '
-                             f'dtype {docs.dtype}: {type(exc).__name__}: {exc}') from exc
+                             f'dtype {docs.dtype}: {detail}') from exc
         return recorder
     key = ('probe', docs.shape, str(docs.dtype), repr(output))
     return cached(model, key, build)
@@ -144,13 +159,13 @@ def make_plan(model: Any, recorder: Probe, *, layer: object, rank: Optional[int]
     activation = None
     if last is not None and last.shape == recorder.output_shape:
         activation = final_activation(last.layer)
-    kind = head_kind(last.layer) if (last is not None and activation == 'softmax'
+    kind = head_kind(last.layer) if (last is not None and activation is not None
                                       and score == 'auto') else None
     shape = tuple(int(d) for d in record.shape)  # type: ignore[union-attr, arg-type]
     return Plan(layer=record.layer, layer_path=record.path,
                 head=last.layer if kind and last is not None else None, head_kind=kind, output=output,
                 n_outputs=n_outputs, layer_shape=shape, layer_dtype='float32',
-                probabilities=activation is not None)
+                probabilities=activation is not None, final_activation=activation)
 
 
 def final_activation_of(model: Any, recorder: Probe) -> Optional[str]:
@@ -204,15 +219,19 @@ def capture_keras(model: Any, docs: Any, *,
     else:
         request = TargetRequest(given=checked)
     module = backends.backend_module(model)
-    activations, gradients, scores, probabilities, target_indices = module.run(
-        model, plan, array, request)
+    try:
+        activations, gradients, scores, probabilities, target_indices = module.run(
+            model, plan, array, request)
+    except Exception as exc:  # the arguments are checked: the model failed on the values
+        raise ValueError(f'doc: the model failed on a doc of shape {array.shape} and dtype '
+                         f'{array.dtype}: {framework_message(exc)}') from exc
     return LayerCapture(
         activations=np.asarray(activations, dtype=np.float32),
         gradients=np.asarray(gradients, dtype=np.float32),
         scores=np.asarray(scores, dtype=np.float32),
         targets=np.asarray(target_indices, dtype=np.int64),
         layer_name=plan.layer_path,
-        score_name=SCORE_NAMES['logit' if plan.head_kind else 'output'],
+        score_name=SCORE_NAMES[plan.final_activation if plan.head_kind else 'output'],
         probabilities=None if probabilities is None else np.asarray(probabilities, np.float32),
     )
 

@@ -16,7 +16,8 @@ from .patching import OutputHook
 __all__ = ['Plan', 'Probe', 'Tap', 'select_output', 'shape_of']
 
 #: ``score_name`` of the capture for each score mode.
-SCORE_NAMES = {'logit': 'pre-softmax logit', 'output': 'model output'}
+SCORE_NAMES = {'softmax': 'pre-softmax logit', 'sigmoid': 'pre-sigmoid logit',
+               'output': 'model output'}
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,8 @@ class Plan:
         Its dtype.
     probabilities : bool
         Whether the model output is a probability (softmax or sigmoid).
+    final_activation : str or None
+        ``'softmax'`` or ``'sigmoid'`` when the model's last layer applies one.
     """
 
     layer: Any
@@ -54,6 +57,7 @@ class Plan:
     layer_shape: Tuple[int, ...]
     layer_dtype: str
     probabilities: bool
+    final_activation: Optional[str] = None
 
 
 def shape_of(value: Any) -> Optional[Tuple[Optional[int], ...]]:
@@ -137,6 +141,7 @@ class Probe:
         self.output_names = output_names_of(model)
         self.records: List[LayerRecord] = []
         self.output_shape: Optional[Tuple[Optional[int], ...]] = None
+        self.output_error: Optional[Exception] = None
 
     def _hook(self, layer: Any, args: tuple, outputs: Any) -> Any:
         self.records.append(LayerRecord(self.paths[id(layer)], layer, shape_of(outputs),
@@ -148,8 +153,14 @@ class Probe:
         return [(layer, self._hook) for layer in self.layers]
 
     def finish(self, outputs: Any) -> None:
-        """Record the shape of the explained output."""
-        self.output_shape = shape_of(select_output(outputs, self.output, self.output_names))
+        """Record the shape of the explained output (a bad ``output=`` is kept in
+        ``output_error`` too, so that it is not mistaken for the model failing)."""
+        try:
+            selected = select_output(outputs, self.output, self.output_names)
+        except (ValueError, TypeError) as exc:
+            self.output_error = exc
+            raise
+        self.output_shape = shape_of(selected)
 
 
 class Tap:

@@ -187,13 +187,14 @@ def final_activation(layer: Any) -> Optional[str]:
 
 
 def head_kind(layer: Any) -> Optional[str]:
-    """How to get the pre-softmax logits of a final softmax ``layer``, or None.
+    """How to get the logits of a final softmax or sigmoid ``layer``, or None.
 
-    ``'dense'``: ``inputs @ kernel + bias`` (a Dense layer with a softmax
-    activation); ``'input'``: the layer's input (a ``Softmax`` layer or
-    ``Activation('softmax')``).
+    ``'dense'``: ``inputs @ kernel + bias`` (a Dense layer with a softmax or
+    sigmoid activation); ``'input'``: the layer's input (a ``Softmax`` layer,
+    ``Activation('softmax')`` or ``Activation('sigmoid')``).  As for PyTorch
+    models, a final sigmoid is treated like a softmax: its logit is explained.
     """
-    if final_activation(layer) != 'softmax':
+    if final_activation(layer) is None:
         return None
     names = _class_names(layer)
     if names[0] == 'Dense' or 'Dense' in names[:2]:

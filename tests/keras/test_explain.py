@@ -263,7 +263,9 @@ def test_regression_and_sigmoid_outputs(image_doc):
         layers.GlobalAveragePooling2D(), layers.Dense(1, activation='sigmoid')]), seed=13)
     expl = explain_prediction_keras(binary, image_doc, relu=False)
     assert not expl.is_regression
-    assert expl.targets[0].proba == pytest.approx(expl.targets[0].score)
+    # score='auto' explains the pre-sigmoid logit; the output is its probability
+    assert expl.targets[0].proba == pytest.approx(1 / (1 + np.exp(-expl.targets[0].score)),
+                                                  rel=1e-5)
 
 
 def test_multi_output_model(image_doc):
