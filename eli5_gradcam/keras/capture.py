@@ -231,7 +231,7 @@ def capture_keras(model: Any, docs: Any, *,
         scores=np.asarray(scores, dtype=np.float32),
         targets=np.asarray(target_indices, dtype=np.int64),
         layer_name=plan.layer_path,
-        score_name=SCORE_NAMES[plan.final_activation if plan.head_kind else 'output'],
+        score_name=SCORE_NAMES[(plan.final_activation if plan.head_kind else None) or 'output'],
         probabilities=None if probabilities is None else np.asarray(probabilities, np.float32),
     )
 
