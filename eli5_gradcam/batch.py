@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib
+import numbers
 from typing import Any, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -53,6 +54,10 @@ def _stack(items: List[Any]) -> Any:
     """Join single documents into a batch (they may carry a batch axis of 1)."""
     first = items[0]
     with_batch_axis = all(getattr(item, 'shape', (None,))[:1] == (1,) for item in items)
+    shapes = [tuple(getattr(item, 'shape', np.shape(item))) for item in items]
+    if len(set(shapes)) > 1:
+        raise ValueError(f'docs: the documents of one batch must all have the same shape; '
+                         f'got {sorted(set(shapes))}')
     if type(first).__module__.split('.')[0] == 'torch':
         import torch
         return torch.cat(items) if with_batch_axis else torch.stack(items)
@@ -113,6 +118,21 @@ def _progress_bar(total: Optional[int], enabled: bool) -> Any:
     return tqdm(total=total, desc='explaining', unit='doc')
 
 
+def _check_per_document(values: Any, name: str, total: Optional[int]) -> None:
+    """``images`` / ``tokens``: a sequence with one entry per document."""
+    if values is None:
+        return
+    if isinstance(values, (str, bytes)) or not isinstance(values, (Sequence, np.ndarray)):
+        raise TypeError(f'{name} must be a list with one entry per document; got '
+                        f'{type(values).__name__}')
+    if name == 'tokens' and len(values) and isinstance(values[0], (str, np.str_)):
+        raise TypeError('tokens must hold one token list per document (a list of lists of '
+                        f'str); got a flat list of str starting {values[0]!r}')
+    if total is not None and len(values) != total:
+        raise ValueError(f'{name}: got {len(values)} entries for {total} documents; give '
+                         'one per document')
+
+
 def _per_document(values: Optional[Sequence[Any]], start: int, size: int,
                   name: str) -> Optional[List[Any]]:
     if values is None:
@@ -165,8 +185,12 @@ def explain_predictions(model: Any,
     >>> for expl in eli5_gradcam.explain_predictions(model, images, top_targets=2):  # doctest: +SKIP
     ...     eli5.format_as_image(expl).save(f'{expl.targets[0].target}.png')
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral):
+        raise TypeError(f'batch_size must be a positive int; got {type(batch_size).__name__} '
+                        f'{batch_size!r}')
+    if batch_size < 1:
         raise ValueError(f'batch_size must be a positive int; got {batch_size!r}')
+    batch_size = int(batch_size)
     if not isinstance(progress, bool):
         raise TypeError(f'progress must be True or False; got {progress!r}')
     for name in ('doc', 'image'):
@@ -174,7 +198,10 @@ def explain_predictions(model: Any,
             raise TypeError(f'explain_predictions takes docs and images= (one per document), '
                             f'not {name}=')
     explain_batch = _batch_function(model)
-    bar = _progress_bar(_length(docs), progress)
+    total = _length(docs)
+    _check_per_document(images, 'images', total)
+    _check_per_document(tokens, 'tokens', total)
+    bar = _progress_bar(total, progress)
     start = 0
     try:
         for batch, size in iterate_batches(docs, batch_size):

@@ -33,6 +33,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line(message: str) -> str:
+    """A (framework) error message on one line."""
+    return ' '.join(message.split())
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     """Run the command line; return the exit status."""
     args = build_parser().parse_args(argv)
@@ -43,7 +48,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         else:
             report = run_explain(args)
     except (ValueError, TypeError, ImportError, OSError, RuntimeError) as exc:
-        print(f'eli5-gradcam: error: {exc}', file=sys.stderr)
+        print(f'eli5-gradcam: error: {_one_line(str(exc))}', file=sys.stderr)
+        return 1
+    except Exception as exc:    # noqa: BLE001 - a user's model code may raise anything
+        print(f'eli5-gradcam: error: {type(exc).__name__}: {_one_line(str(exc))}',
+              file=sys.stderr)
         return 1
     print(f'eli5-gradcam {args.command}: report written to {report}')
     return 0

@@ -31,7 +31,7 @@ def add_explain_parser(commands: Any) -> None:
     which.add_argument('--target', nargs='+', metavar='T',
                        help='classes to explain: indices, or names from --labels '
                             '(default: the top prediction)')
-    which.add_argument('--top-targets', type=int, metavar='K',
+    which.add_argument('--top-targets', type=_nonzero, metavar='K',
                        help='explain the K highest-scoring classes')
     parser.add_argument('--layer', help='layer to explain (default: chosen automatically)')
     parser.add_argument('--method', default='gradcam', choices=sorted(METHODS),
@@ -43,12 +43,40 @@ def add_explain_parser(commands: Any) -> None:
     parser.add_argument('--labels', metavar='FILE',
                         help="class names, one per line, or 'imagenet' for the 1,000 "
                              'ImageNet classes shipped with the package')
-    parser.add_argument('--size', nargs=2, type=int, metavar=('H', 'W'),
+    parser.add_argument('--size', nargs=2, type=_side, metavar=('H', 'W'),
                         help='resize images to H x W (default: the Keras model\'s input '
                              'size, else 224 x 224)')
     parser.add_argument('--preprocess', choices=PREPROCESSING, default='imagenet',
                         help='pixel scaling: ImageNet mean/std on [0, 1], [0, 1], or raw '
                              '[0, 255] (default: %(default)s)')
+
+
+#: Largest side ``--size`` accepts: bigger images would exhaust memory, not explain.
+MAX_SIDE = 8192
+
+
+def _side(text: str) -> int:
+    """An image side for ``--size``: an int in [1, MAX_SIDE]."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'invalid int value: {text!r}') from None
+    if not 1 <= value <= MAX_SIDE:
+        raise argparse.ArgumentTypeError(f'must be between 1 and {MAX_SIDE} pixels; '
+                                         f'got {value}')
+    return value
+
+
+def _nonzero(text: str) -> int:
+    """``--top-targets``: a non-zero int (negative: the lowest scores)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'invalid int value: {text!r}') from None
+    if value == 0:
+        raise argparse.ArgumentTypeError('must be a non-zero int (negative: the lowest '
+                                         'scores); got 0')
+    return value
 
 
 def _targets(values: Optional[List[str]]) -> Optional[List[Any]]:

@@ -46,12 +46,17 @@ def load_model(spec: str) -> Any:
         sys.path.insert(0, os.getcwd())
     try:
         module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ValueError(f'could not import {module_name!r} for MODEL {spec!r}: {exc}') from exc
+    except Exception as exc:     # noqa: BLE001 - ImportError, SyntaxError, the module's own
+        raise ValueError(f'could not import {module_name!r} for MODEL {spec!r}: '
+                         f'{type(exc).__name__}: {exc}') from exc
     factory = getattr(module, factory_name, None)
     if not callable(factory):
         raise ValueError(f'{module_name!r} has no callable {factory_name!r} (MODEL {spec!r})')
-    model = factory()
+    try:
+        model = factory()
+    except Exception as exc:     # noqa: BLE001 - the factory is user code
+        raise ValueError(f'MODEL {spec!r}: {factory_name}() failed: '
+                         f'{type(exc).__name__}: {exc}') from exc
     if framework_of(model) is None:
         raise ValueError(f'MODEL {spec!r} returned {type(model).__name__}, which is not a '
                          'PyTorch or Keras model')

@@ -29,6 +29,9 @@ DIVERGING_COLORMAP: Colormap = matplotlib.colormaps['RdBu_r']
 
 _CAPTION_PAD = 4
 
+#: The values ``resampling_filter`` accepts: Pillow's filters.
+_RESAMPLING_FILTERS = frozenset(int(f) for f in Image.Resampling)
+
 
 def _check_alpha_limit(alpha_limit: object) -> Optional[float]:
     if alpha_limit is None:
@@ -45,6 +48,9 @@ def _check_heatmap(heatmap: object) -> np.ndarray:
     if not isinstance(heatmap, np.ndarray):
         raise TypeError('heatmap must be a numpy.ndarray; got '
                         f'{type(heatmap).__name__}')
+    if not (np.issubdtype(heatmap.dtype, np.integer) or np.issubdtype(heatmap.dtype, np.floating)
+            or heatmap.dtype == np.bool_):
+        raise TypeError(f'heatmap must hold real numbers; got an array of dtype {heatmap.dtype}')
     if heatmap.ndim != 2:
         raise ValueError('heatmap must be 2-D (height, width) to draw over an image; '
                          f'got shape {heatmap.shape}')
@@ -55,6 +61,18 @@ def _check_heatmap(heatmap: object) -> np.ndarray:
         raise ValueError('heatmap must contain values in [0, 1] (or [-1, 1] for a '
                          f'signed map); got minimum {low} and maximum {high}')
     return heatmap
+
+
+def _colors(colormap: object, values: np.ndarray, name: str) -> np.ndarray:
+    """``colormap(values)`` as ``(h, w, 4)`` floats, or an error naming ``name``."""
+    if not callable(colormap):
+        raise TypeError(f'{name} must be a callable such as a matplotlib colormap; got '
+                        f'{type(colormap).__name__} {colormap!r}')
+    rgba = np.array(colormap(values), dtype=np.float64)
+    if rgba.shape != values.shape + (4,):
+        raise ValueError(f'{name} must map a {values.shape} array to RGBA values of shape '
+                         f'{values.shape + (4,)}; got shape {rgba.shape}')
+    return rgba
 
 
 def colorize_heatmap(heatmap: np.ndarray, colormap: Colormap = matplotlib.cm.viridis,
@@ -83,10 +101,10 @@ def colorize_heatmap(heatmap: np.ndarray, colormap: Colormap = matplotlib.cm.vir
     heatmap = _check_heatmap(heatmap)
     limit = _check_alpha_limit(alpha_limit)
     if float(np.min(heatmap)) < 0:
-        rgba = np.array(diverging_colormap((heatmap + 1.0) / 2.0), dtype=np.float64)
+        rgba = _colors(diverging_colormap, (heatmap + 1.0) / 2.0, 'diverging_colormap')
         alpha = np.abs(heatmap)
     else:
-        rgba = np.array(colormap(heatmap), dtype=np.float64)
+        rgba = _colors(colormap, heatmap, 'colormap')
         alpha = heatmap
     rgba[..., 3] = alpha if limit is None else np.minimum(alpha, limit)
     return rgba
@@ -127,6 +145,8 @@ def _as_rgba(image: object) -> Image.Image:
     if not isinstance(image, Image.Image):
         raise TypeError('Explanation image must be a PIL.Image.Image instance; got '
                         f'{type(image).__name__}. Explain with image= or an image doc.')
+    if image.width == 0 or image.height == 0:
+        raise ValueError(f'Explanation image is empty (size {image.size}); nothing to draw on')
     if image.mode == 'RGBA':
         return image
     if image.mode.startswith('I') or image.mode == 'F':
@@ -135,7 +155,17 @@ def _as_rgba(image: object) -> Image.Image:
         low, high = float(values.min()), float(values.max())
         scaled = (values - low) / (high - low if high > low else 1.0) * 255.0
         image = Image.fromarray(scaled.round().astype(np.uint8), mode='L')
+    if image.mode == 'La':      # premultiplied: Pillow converts it only to 'LA'
+        image = image.convert('LA')
     return image.convert('RGBA')
+
+
+def _as_array(heatmap: object) -> np.ndarray:
+    try:
+        return np.asarray(heatmap)
+    except (TypeError, ValueError) as exc:       # ragged nested lists
+        raise ValueError('heatmap must be a 2-D array of numbers; got a '
+                         f'{type(heatmap).__name__} that is not one') from exc
 
 
 def select_target(expl: Explanation, target: object) -> TargetExplanation:
@@ -260,16 +290,27 @@ def format_as_image(expl: Explanation,
     image = _as_rgba(expl.image)
     _check_alpha_limit(alpha_limit)
     if columns is not None and (isinstance(columns, bool) or
-                                not isinstance(columns, numbers.Integral) or columns < 1):
+                                not isinstance(columns, numbers.Integral)):
+        raise TypeError(f'columns must be a positive int; got {type(columns).__name__} '
+                        f'{columns!r}')
+    if columns is not None and columns < 1:
         raise ValueError(f'columns must be a positive int; got {columns!r}')
+    if resampling_filter not in _RESAMPLING_FILTERS:
+        raise ValueError(f'resampling_filter must be a Pillow filter, one of '
+                         f'{sorted(_RESAMPLING_FILTERS)} (e.g. PIL.Image.LANCZOS); got '
+                         f'{resampling_filter!r}')
     if not expl.targets:
         return image
+    for item in expl.targets:
+        if not isinstance(item, TargetExplanation):
+            raise TypeError('expl.targets must hold eli5.base.TargetExplanation objects; got '
+                            f'{type(item).__name__}')
     chosen = [select_target(expl, target)] if target is not None else list(expl.targets)
     for item in chosen:
         if item.heatmap is None:
             raise ValueError(f'target {item.target!r} has no heatmap to draw')
     limit = None if alpha_limit is None else float(alpha_limit)
-    panels = [heatmap_overlay(np.asarray(item.heatmap), image, resampling_filter, colormap,
+    panels = [heatmap_overlay(_as_array(item.heatmap), image, resampling_filter, colormap,
                               limit, diverging_colormap) for item in chosen]
     if len(panels) == 1:
         return panels[0]

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Optional
 
+import numpy as np
+
 from .gradcam import resolve_method
 from .text import PADDING_SIDES, INTERPOLATION_KINDS
 
@@ -30,9 +32,17 @@ class ExplainOptions:
 
 
 def _check_bool(name: str, value: Any) -> bool:
-    if not isinstance(value, bool):
+    if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f'{name} must be True or False; got {type(value).__name__} {value!r}')
-    return value
+    return bool(value)
+
+
+def _check_str(name: str, value: Any, allowed: tuple) -> None:
+    if not (isinstance(value, str) or (value is None and None in allowed)):
+        raise TypeError(f'{name} must be one of {allowed}; got {type(value).__name__} '
+                        f'{value!r}')
+    if value not in allowed:
+        raise ValueError(f'{name} must be one of {allowed}; got {value!r}')
 
 
 def check_options(*, method: Any = 'gradcam', relu: Any = True, counterfactual: Any = False,
@@ -61,13 +71,9 @@ def check_options(*, method: Any = 'gradcam', relu: Any = True, counterfactual: 
     if targets is not None and top_targets is not None:
         raise ValueError('pass either targets or top_targets, not both '
                          f'(got targets={targets!r}, top_targets={top_targets!r})')
-    if not isinstance(score, str) or score not in SCORES:
-        raise ValueError(f"score must be 'auto' or 'output'; got {score!r}")
-    if padding not in PADDING_SIDES:
-        raise ValueError(f"padding must be 'pre', 'post' or None; got {padding!r}")
-    if interpolation_kind not in INTERPOLATION_KINDS:
-        raise ValueError(f'interpolation_kind must be one of {INTERPOLATION_KINDS}; '
-                         f'got {interpolation_kind!r}')
+    _check_str('score', score, SCORES)
+    _check_str('padding', padding, PADDING_SIDES)
+    _check_str('interpolation_kind', interpolation_kind, INTERPOLATION_KINDS)
     return ExplainOptions(method=resolve_method(method), relu=_check_bool('relu', relu),
                           counterfactual=_check_bool('counterfactual', counterfactual),
                           score=score, padding=padding, interpolation_kind=interpolation_kind)

@@ -8,6 +8,7 @@ weight and :func:`eli5.format_as_text` lists them.
 """
 from __future__ import annotations
 
+import numbers
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -55,6 +56,8 @@ def as_tokens(tokens: object) -> List[str]:
     except (TypeError, ValueError) as exc:
         raise TypeError(f'tokens must be a list or array of str; got {type(tokens).__name__}'
                         ) from exc
+    if array.ndim == 0:
+        raise TypeError(f'tokens must be a list or array of str; got {type(tokens).__name__}')
     if array.ndim == 2 and array.shape[0] == 1:
         array = array[0]
     if array.ndim != 1:
@@ -139,6 +142,10 @@ def padding_mask(tokens: Sequence[str],
     n_tokens = len(tokens)
     is_pad = np.zeros(n_tokens, dtype=bool)
     if pad_value is not None:
+        if isinstance(pad_value, (bool, np.bool_)) or not isinstance(
+                pad_value, (numbers.Real, np.number)):
+            raise TypeError('pad_value must be a number (the padding token id); got '
+                            f'{type(pad_value).__name__} {pad_value!r}')
         if doc is None:
             raise ValueError('pad_value needs the token ids (doc) to find padding')
         ids = np.asarray(doc).reshape(-1)

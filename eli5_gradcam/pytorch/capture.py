@@ -27,7 +27,7 @@ from .gradients import DEFAULT_STRATEGY, target_gradients
 from .inputs import as_numpy
 from .layers import LayerRequest, first_tensor, resolve_layer, trace_forward
 from .layout import CHANNELS_FIRST, CHANNELS_LAST, Layout, Reshape
-from .state import eval_behaviour, gradients_enabled, temporary_hooks
+from .state import eval_behaviour, exclusive, gradients_enabled, same_thread, temporary_hooks
 
 __all__ = ['CaptureResult', 'select_output', 'capture_layer']
 
@@ -104,9 +104,11 @@ def select_output(raw: Any, output: object = None) -> torch.Tensor:
 
 
 def _replacing_hook(store: Dict[str, torch.Tensor]) -> Callable[..., Any]:
+    ours = same_thread()
+
     def hook(module: nn.Module, args: Any, output: Any) -> Any:
         tensor = first_tensor(output)
-        if tensor is None or 'captured' in store:
+        if tensor is None or 'captured' in store or not ours():
             return None
         captured = tensor.detach().requires_grad_(True)
         store['captured'] = captured
@@ -130,8 +132,10 @@ def _replace_first(value: Any, tensor: torch.Tensor) -> Any:
 
 
 def _logit_hook(store: Dict[str, torch.Tensor]) -> Callable[..., None]:
+    ours = same_thread()
+
     def hook(module: nn.Module, args: Any, output: Any) -> None:
-        if args and isinstance(args[0], torch.Tensor):
+        if args and isinstance(args[0], torch.Tensor) and ours():
             store['logits'] = args[0]
     return hook
 
@@ -146,12 +150,20 @@ def _as_scores(tensor: torch.Tensor, batch: int) -> torch.Tensor:
     return tensor
 
 
+_IMAGE_CHANNELS = (1, 3, 4)
+
+
 def _run(model: nn.Module, docs: torch.Tensor) -> Any:
     try:
         return model(docs)
     except (RuntimeError, TypeError, ValueError, IndexError) as exc:
+        hint = ''
+        if docs.ndim == 4 and docs.shape[-1] in _IMAGE_CHANNELS and (
+                docs.shape[1] not in _IMAGE_CHANNELS):
+            hint = ('; doc looks channels-last (N, H, W, C) but PyTorch models take NCHW: '
+                    'pass doc.permute(0, 3, 1, 2)')
         raise ValueError(f'doc: the model failed on a doc of shape {tuple(docs.shape)} and '
-                         f'dtype {docs.dtype}: {exc}') from exc
+                         f'dtype {docs.dtype}: {exc}{hint}') from exc
 
 
 def _channels_last(layout: Layout, tensor: torch.Tensor) -> torch.Tensor:
@@ -275,7 +287,7 @@ def capture_layer(model: nn.Module,
     batch = int(docs.shape[0])
     request = LayerRequest(spatial_ndim=spatial_ndim, batch=batch, image_hw=image_hw,
                            reshape=reshape)
-    with eval_behaviour(model), gradients_enabled():
+    with exclusive(model), eval_behaviour(model), gradients_enabled():
         plan = _plan(model, docs, request, layer, output)
         final_kind = plan.final_kind if score == 'auto' else None
         store: Dict[str, torch.Tensor] = {}

@@ -66,12 +66,22 @@ def as_model_input(model: nn.Module, doc: Any) -> torch.Tensor:
                          f'image or (1, length) for token ids; got shape {tuple(tensor.shape)}')
     if tensor.is_complex():
         raise TypeError(f'doc must be real numbers; got dtype {tensor.dtype}')
+    if tensor.numel() == 0:
+        raise ValueError(f'doc is empty; got shape {tuple(tensor.shape)}')
     device, dtype = model_device_dtype(model)
     target_dtype = dtype if tensor.is_floating_point() and dtype is not None else tensor.dtype
     with torch.inference_mode(False):
-        tensor = tensor.to(device=device, dtype=target_dtype)
+        try:
+            tensor = tensor.to(device=device, dtype=target_dtype)
+        except (RuntimeError, NotImplementedError) as exc:    # e.g. a 'meta' tensor
+            raise ValueError(f'doc: cannot move a doc on device {tensor.device} to the '
+                             f"model's device {device}: {exc}") from exc
         if tensor.is_inference():
             tensor = tensor.clone()
+    if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+        bad = int((~torch.isfinite(tensor)).sum())
+        raise ValueError(f'doc holds {bad} NaN or infinite value(s) (shape '
+                         f'{tuple(tensor.shape)}); Grad-CAM needs finite inputs')
     return tensor
 
 

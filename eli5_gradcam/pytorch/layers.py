@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from .layout import CHANNELS_FIRST, Layout, Reshape, layout_for, module_order
-from .state import temporary_hooks
+from .state import same_thread, temporary_hooks
 
 __all__ = ['ModuleRecord', 'ForwardTrace', 'first_tensor', 'trace_forward',
            'LayerRequest', 'resolve_layer']
@@ -118,14 +118,18 @@ def trace_forward(model: nn.Module, run: Callable[[], Any],
     records: Dict[int, ModuleRecord] = {}
     state: Dict[str, Any] = {'order': initial_order, 'last': None}
 
+    ours = same_thread()
+
     def pre_hook(record: ModuleRecord) -> Callable[..., None]:
         def hook(module: nn.Module, args: Any) -> None:
-            if record.start < 0:
+            if record.start < 0 and ours():
                 record.start = next(counter)
         return hook
 
     def post_hook(record: ModuleRecord) -> Callable[..., None]:
         def hook(module: nn.Module, args: Any, output: Any) -> None:
+            if not ours():
+                return
             record.calls += 1
             order = module_order(module, state['order'])
             state['order'] = order
@@ -293,6 +297,10 @@ def resolve_layer(model: nn.Module, layer: object, trace: ForwardTrace,
                          '(a shared module), so it is not one layer; pick one of: '
                          f'{_listing(candidates)}')
     layout = request.layout(record)
+    if layout is None and request.reshape is not None:
+        raise ValueError(f'reshape: on the output of layer {name!r} (shape {record.shape}) '
+                         'it failed or did not return a (batch, *spatial, channels) tensor '
+                         f'with {request.spatial_ndim} spatial axes larger than one position')
     if layout is None:
         wanted = '2-D spatial' if request.spatial_ndim == 2 else (
             f'{request.spatial_ndim}-D sequence')

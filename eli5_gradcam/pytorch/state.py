@@ -5,14 +5,45 @@ exception raised mid-explanation leaves the model exactly as it was.
 """
 from __future__ import annotations
 
+import threading
+import weakref
 from contextlib import contextmanager
-from typing import Iterator, List
+from typing import Callable, Iterator, List
 
 import torch
 from torch import nn
 from torch.utils.hooks import RemovableHandle
 
-__all__ = ['eval_behaviour', 'gradients_enabled', 'temporary_hooks']
+__all__ = ['exclusive', 'eval_behaviour', 'gradients_enabled', 'temporary_hooks',
+           'same_thread']
+
+
+_LOCKS: 'weakref.WeakKeyDictionary[nn.Module, threading.RLock]' = weakref.WeakKeyDictionary()
+_LOCKS_GUARD = threading.Lock()
+
+
+@contextmanager
+def exclusive(model: nn.Module) -> Iterator[None]:
+    """One explanation of ``model`` at a time (across threads).
+
+    Explaining switches every module's ``training`` flag and puts hooks on a
+    layer; two threads doing so at once on the same model would capture each
+    other's activations and restore each other's flags.  Different models
+    are explained in parallel.
+    """
+    with _LOCKS_GUARD:
+        lock = _LOCKS.get(model)
+        if lock is None:
+            lock = _LOCKS[model] = threading.RLock()
+    with lock:
+        yield
+
+
+def same_thread() -> Callable[[], bool]:
+    """A check that the caller runs in the thread that created it: hooks use it to
+    ignore forward passes of the same model run by other threads."""
+    owner = threading.get_ident()
+    return lambda: threading.get_ident() == owner
 
 
 @contextmanager
