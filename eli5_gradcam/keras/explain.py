@@ -11,10 +11,9 @@ from typing import Any, List, Optional, Sequence
 import numpy as np
 from eli5.base import Explanation
 
-from ..nn.explanation import explain_capture, input_kind
+from ..nn.explanation import check_documents, explain_capture, input_kind
 from ..nn.options import check_options
 from ..nn.targets import TargetNames
-from ..nn.text import as_tokens
 from .capture import capture_keras, check_docs
 
 __all__ = ['explain_prediction_keras', 'explain_batch_keras']
@@ -162,27 +161,10 @@ def explain_batch_keras(model: Any,
                             interpolation_kind=interpolation_kind,
                             top_targets=top_targets, targets=targets)
     batch_docs = check_docs(model, docs)
-    if single and batch_docs.shape[0] != 1:
-        raise ValueError(f'doc must hold one document (batch axis of 1); got shape '
-                         f'{batch_docs.shape}: use eli5_gradcam.explain_predictions(model, '
-                         'docs) for many documents')
-    if images is not None and len(images) != batch_docs.shape[0]:
-        raise ValueError(f'images: got {len(images)} images for {batch_docs.shape[0]} '
-                         'documents')
     kind = input_kind(batch_docs.shape, image=images[0] if images else None,
                       tokens=tokens[0] if tokens else None)
-    token_lists = None
-    if kind == 'text':
-        assert tokens is not None
-        if len(tokens) != batch_docs.shape[0]:
-            raise ValueError(f'tokens: got {len(tokens)} token lists for '
-                             f'{batch_docs.shape[0]} documents')
-        token_lists = [as_tokens(item) for item in tokens]
-        for item in token_lists:
-            if batch_docs.ndim == 2 and len(item) != batch_docs.shape[1]:
-                raise ValueError(f'tokens has {len(item)} tokens but doc has '
-                                 f'{batch_docs.shape[1]} positions; give one token per '
-                                 'position (padding included)')
+    token_lists = check_documents(batch_docs.shape, kind=kind, single=single, images=images,
+                                  tokens=tokens)
     rank = LAYER_RANKS.get(kind, batch_docs.ndim if batch_docs.ndim >= 3 else 3)
     capture = capture_keras(model, batch_docs, layer=layer, rank=rank, targets=targets,
                             top_targets=top_targets, target_names=target_names,

@@ -27,7 +27,8 @@ from .targets import TargetNames, target_labels
 from .text import (as_tokens, padding_mask, resize_heatmap, strip_padding,
                    token_feature_weights, weighted_spans)
 
-__all__ = ['KINDS', 'input_kind', 'explain_capture', 'position_feature_weights']
+__all__ = ['KINDS', 'input_kind', 'check_documents', 'explain_capture',
+           'position_feature_weights']
 
 #: The kinds of explanation.
 KINDS = ('image', 'text', 'other')
@@ -68,6 +69,49 @@ def input_kind(doc_shape: Sequence[int], *, image: object = None,
                             f'heatmap on); got {type(image).__name__}')
         return 'image'
     return 'image' if looks_like_image(tuple(doc_shape)) else 'other'
+
+
+def check_documents(shape: Sequence[int], *, kind: str, single: bool,
+                    images: Optional[Sequence[object]] = None,
+                    tokens: Optional[Sequence[object]] = None) -> Optional[List[List[str]]]:
+    """Check the per-document arguments against the batch; the token lists for text.
+
+    Parameters
+    ----------
+    shape : sequence of int
+        Shape of the documents, batch first.
+    kind : {'image', 'text', 'other'}
+    single : bool
+        :func:`eli5.explain_prediction` (one document) rather than a batch.
+    images : sequence, optional
+        One picture per document.
+    tokens : sequence, optional
+        One token list per document.
+
+    Returns
+    -------
+    list of list of str, or None
+        The validated tokens of each document (text kind only).
+    """
+    batch = int(shape[0])
+    if single and batch != 1:
+        raise ValueError(f'doc must hold one document (a batch axis of 1); got a batch of '
+                         f'{batch} (shape {tuple(shape)}): use '
+                         'eli5_gradcam.explain_predictions(model, docs) for many documents')
+    if images is not None and len(images) != batch:
+        raise ValueError(f'images: got {len(images)} images for {batch} documents')
+    if kind != 'text':
+        return None
+    if tokens is None or len(tokens) != batch:
+        raise ValueError(f'tokens: got {0 if tokens is None else len(tokens)} token lists '
+                         f'for {batch} documents')
+    token_lists = [as_tokens(item) for item in tokens]
+    for item in token_lists:
+        if len(shape) == 2 and len(item) != shape[1]:
+            raise ValueError(f'tokens has {len(item)} tokens but doc has {shape[1]} '
+                             f'positions (shape {tuple(shape)}); give one token per '
+                             'position (padding included)')
+    return token_lists
 
 
 def _position_name(index: tuple) -> str:

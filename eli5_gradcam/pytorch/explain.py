@@ -8,11 +8,10 @@ from eli5.base import Explanation
 from PIL import Image
 from torch import nn
 
-from ..nn.explanation import explain_capture, input_kind
+from ..nn.explanation import check_documents, explain_capture, input_kind
 from ..nn.image import looks_like_image
 from ..nn.options import check_options
 from ..nn.targets import TargetNames
-from ..nn.text import as_tokens
 from .capture import capture_layer
 from .inputs import as_model_input, as_numpy
 
@@ -205,23 +204,11 @@ def explain_batch_pytorch(model: nn.Module,
     batch_docs = as_model_input(model, docs)
     shape = tuple(int(size) for size in batch_docs.shape)
     if single and shape[0] != 1:
-        raise ValueError(f'doc must hold one document (a batch axis of 1); got a batch of '
-                         f'{shape[0]} (shape {shape}): use '
-                         'eli5_gradcam.explain_predictions(model, docs) for many documents')
-    image = images[0] if images else None
-    kind, spatial_ndim, image_hw = _kind(shape, image, tokens[0] if tokens else None)
-    token_lists = None
-    if kind == 'text':
-        assert tokens is not None
-        if len(tokens) != shape[0]:
-            raise ValueError(f'tokens: got {len(tokens)} token lists for {shape[0]} documents')
-        token_lists = [as_tokens(item) for item in tokens]
-        for item in token_lists:
-            if len(item) != shape[1]:
-                raise ValueError(f'tokens has {len(item)} tokens but doc has {shape[1]} '
-                                 f'positions (shape {shape}); give one token per position')
-    if images is not None and len(images) != shape[0]:
-        raise ValueError(f'images: got {len(images)} images for {shape[0]} documents')
+        check_documents(shape, kind='other', single=True)
+    kind, spatial_ndim, image_hw = _kind(shape, images[0] if images else None,
+                                         tokens[0] if tokens else None)
+    token_lists = check_documents(shape, kind=kind, single=single, images=images,
+                                  tokens=tokens)
     result = capture_layer(model, batch_docs, spatial_ndim=spatial_ndim, image_hw=image_hw,
                            layer=layer, targets=targets, top_targets=top_targets,
                            target_names=target_names, score=options.score, output=output,
