@@ -30,6 +30,6 @@ case "$suite" in
     bench)            # smoke run of the benchmark (peers included), no thresholds asserted
                       bash bench/setup.sh "$(dirname "$(dirname "$(command -v "$python")")")" &&
                       "$python" bench/run.py --quick ;;
-    docs)             "$python" -m sphinx -W --keep-going -b html docs docs/_build/html ;;
+    docs)             "$python" -m sphinx -W --keep-going -q -b html docs docs/_build/html ;;
     *) echo "unknown suite: $suite"; exit 2 ;;
 esac

@@ -142,17 +142,23 @@ def main() -> None:
     parser.add_argument('--rounds', type=int, default=7)
     parser.add_argument('--soak', type=int, default=1000)
     parser.add_argument('--output', default=None)
+    parser.add_argument('--merge', action='store_true',
+                        help='rerun only --frameworks and keep the other frameworks\' '
+                             'sections of the existing results (.json beside the .md)')
     args = parser.parse_args()
     extra = ['--quick'] if args.quick else ['--rounds', str(args.rounds), '--soak',
                                             str(args.soak)]
-    results = {}
+    output = Path(args.output) if args.output else HERE / (
+        'RESULTS-quick.md' if args.quick else 'RESULTS.md')
+    results: Dict[str, Any] = {}
+    if args.merge and output.with_suffix('.json').exists():
+        results = json.loads(output.with_suffix('.json').read_text(encoding='utf-8'))
     for framework in args.frameworks:
         print(f'[bench] {framework} ...', flush=True)
         results[framework] = _run(framework, extra)
     imports = _import_time(3 if args.quick else 15)
+    results = {name: results[name] for name in FRAMEWORKS if name in results}
     command = 'python bench/run.py ' + ' '.join(sys.argv[1:])
-    output = Path(args.output) if args.output else HERE / (
-        'RESULTS-quick.md' if args.quick else 'RESULTS.md')
     output.write_text(_report(results, imports, command.strip(), args.quick) + '\n',
                       encoding='utf-8')
     (output.with_suffix('.json')).write_text(json.dumps(results, indent=1), encoding='utf-8')

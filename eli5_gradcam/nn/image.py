@@ -29,17 +29,21 @@ def looks_like_image(shape: Tuple[int, ...]) -> bool:
 def _to_uint8(array: np.ndarray) -> np.ndarray:
     if array.dtype == np.uint8:
         return array
-    values = array.astype(np.float64)
-    finite = values[np.isfinite(values)]
-    if finite.size == 0:
-        return np.zeros(array.shape, dtype=np.uint8)
-    low, high = float(finite.min()), float(finite.max())
+    values = array.astype(np.float32)
+    low, high = float(values.min()), float(values.max())
+    if not (np.isfinite(low) and np.isfinite(high)):       # the rare slow path
+        finite = values[np.isfinite(values)]
+        if finite.size == 0:
+            return np.zeros(array.shape, dtype=np.uint8)
+        low, high = float(finite.min()), float(finite.max())
+        values = np.nan_to_num(values, nan=low, posinf=high, neginf=low)
     if low >= 0.0 and high <= 1.0 and not np.issubdtype(array.dtype, np.integer):
-        values = values * 255.0
+        values *= 255.0
     elif not (low >= 0.0 and high <= 255.0):
         # normalised input (e.g. mean/std): stretch to the full range for display
-        values = (values - low) / (high - low if high > low else 1.0) * 255.0
-    return np.clip(np.nan_to_num(values), 0, 255).round().astype(np.uint8)
+        values = (values - low) * (255.0 / (high - low if high > low else 1.0))
+    np.clip(values, 0, 255, out=values)
+    return np.rint(values, out=values).astype(np.uint8)
 
 
 def doc_to_image(doc: np.ndarray, *, channels_first: Optional[bool] = None) -> Image.Image:

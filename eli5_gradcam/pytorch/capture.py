@@ -9,7 +9,10 @@ and hands ``captured.clone()`` downstream.  So
 * a frozen model (``requires_grad=False`` everywhere) still has a graph from
   the layer to the output, and nothing upstream of the layer is needed;
 * gradients are taken with :func:`torch.autograd.grad` with respect to
-  ``captured`` only.
+  ``captured`` only;
+* the pass runs under ``torch.no_grad()`` until the hook switches recording
+  on: no graph is kept for the layers before the chosen one, which makes the
+  explanation cheaper than a plain forward-and-backward that records them.
 """
 from __future__ import annotations
 
@@ -112,6 +115,9 @@ def _replacing_hook(store: Dict[str, torch.Tensor]) -> Callable[..., Any]:
             return None
         captured = tensor.detach().requires_grad_(True)
         store['captured'] = captured
+        # Everything upstream ran without recording a graph (see capture_layer);
+        # from here to the output the pass is differentiated.
+        torch.set_grad_enabled(True)
         downstream = captured.clone()
         if isinstance(output, torch.Tensor):
             return downstream
@@ -295,7 +301,12 @@ def capture_layer(model: nn.Module,
             handles.append(plan.module.register_forward_hook(_replacing_hook(store)))
             if final_kind is not None and plan.final_module is not None:
                 handles.append(plan.final_module.register_forward_hook(_logit_hook(store)))
-            selected = select_output(_run(model, docs), output)
+            # No graph upstream of the layer: its gradient needs none, and not
+            # recording one saves the time and memory of every layer before it.
+            # The hook turns recording on at the layer; leaving no_grad restores
+            # the mode.
+            with torch.no_grad():
+                selected = select_output(_run(model, docs), output)
         if 'captured' not in store:
             raise ValueError(f'layer {plan.name!r} gave no tensor output to explain '
                              'in the second forward pass')

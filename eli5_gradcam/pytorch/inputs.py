@@ -1,6 +1,7 @@
 """The document: checked, converted to a tensor on the model's device."""
 from __future__ import annotations
 
+import itertools
 from typing import Any, Optional, Tuple
 
 import numpy as np
@@ -22,16 +23,13 @@ def model_device_dtype(model: nn.Module) -> Tuple[torch.device, Optional[torch.d
     (torch.device, torch.dtype or None)
         CPU and None for a model without parameters or buffers.
     """
-    device = torch.device('cpu')
-    dtype: Optional[torch.dtype] = None
-    tensors = list(model.parameters()) + list(model.buffers())
-    if tensors:
-        device = tensors[0].device
-    for tensor in tensors:
+    device: Optional[torch.device] = None
+    for tensor in itertools.chain(model.parameters(), model.buffers()):
+        if device is None:
+            device = tensor.device
         if tensor.is_floating_point():
-            dtype = tensor.dtype
-            break
-    return device, dtype
+            return device, tensor.dtype
+    return device or torch.device('cpu'), None
 
 
 def as_model_input(model: nn.Module, doc: Any) -> torch.Tensor:

@@ -58,13 +58,16 @@ def eval_behaviour(model: nn.Module) -> Iterator[None]:
     ----------
     model : torch.nn.Module
     """
-    flags = [(module, module.training) for module in model.modules()]
+    # Only the modules in training mode are switched (and switched back): a
+    # model already in eval mode costs one walk over its modules.
+    training = [module for module in model.modules() if module.training]
     try:
-        model.eval()
+        for module in training:
+            module.training = False
         yield
     finally:
-        for module, training in flags:
-            module.training = training
+        for module in training:
+            module.training = True
 
 
 @contextmanager
