@@ -496,11 +496,17 @@ def test_model_state_unchanged_after_success(drawn: Dict[str, Any]) -> None:
     kwargs = dict(layer=drawn['layer'], method=drawn['method'], relu=drawn['relu'],
                   **drawn['options'])
     if not differentiable(model, drawn['doc']):
-        with pytest.raises(ValueError, match='doc: the model failed'):
-            _quiet_explain(model, drawn['doc'], **kwargs)
-        assert_same_full_state(before, full_state(model))
-        return
-    expl = _quiet_explain(model, drawn['doc'], **kwargs)
+        # PyTorch refuses a backward through that hooked module; the explanation
+        # records no graph upstream of its layer, so it fails only when the hooked
+        # module is downstream of the layer, and then with a named error.
+        try:
+            expl = _quiet_explain(model, drawn['doc'], **kwargs)
+        except ValueError as exc:
+            assert 'doc: the model failed' in str(exc)
+            assert_same_full_state(before, full_state(model))
+            return
+    else:
+        expl = _quiet_explain(model, drawn['doc'], **kwargs)
     assert_same_full_state(before, full_state(model))
     for target in expl.targets:
         assert np.isfinite(target.heatmap).all()
