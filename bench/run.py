@@ -5,7 +5,7 @@
 
 Each framework (PyTorch; Keras on TensorFlow; Keras on JAX) runs in its own
 process (Keras picks its backend once per process); within a process, the
-floor, eli5-gradcam and the peers are timed interleaved (A B C A B C ...),
+floor, eli5-gradcam and the peers are timed interleaved (A B C, B C A, C A B, ...),
 and medians after warm-up are reported as ratios to the floor of that run.
 """
 from __future__ import annotations
@@ -103,7 +103,8 @@ def _report(results: Dict[str, Dict[str, Any]], imports: Dict[str, Any], command
              '- Floor: one forward pass and the gradient of the target score(s) with respect '
              'to the layer, in plain framework code (PyTorch: a forward hook and '
              '`torch.autograd.grad`; Keras: the model split at the layer, compiled with '
-             '`tf.function` / `jax.jit`). Ratios are medians of interleaved rounds after '
+             '`tf.function` / `jax.jit`). Ratios are medians of interleaved rounds (the order '
+             'rotating every round) after '
              'warm-up, against the floor measured in the same process.',
              f'- `import eli5_gradcam` after `import eli5`: {imports["min_ms"]:.1f} ms (min), '
              f'{imports["median_ms"]:.1f} ms (median); frameworks imported by it: '

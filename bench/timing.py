@@ -18,15 +18,23 @@ def rss_mib() -> float:
 
 def interleaved(contenders: Dict[str, Callable[[], object]], rounds: int,
                 warmup: int = 2) -> Dict[str, Dict[str, Optional[float]]]:
-    """Time each contender ``rounds`` times, A B C A B C ..., after ``warmup`` rounds.
+    """Time each contender ``rounds`` times, interleaved, after ``warmup`` rounds.
+
+    The order rotates by one every round (A B C, B C A, C A B, ...), so no
+    contender always runs right after the same other one (allocator and cache
+    state left by a heavy contender would otherwise favour or penalise the
+    next one in every round).
 
     A contender that raises is reported with its error and left out of later
     rounds.  Returns ``{name: {'median_ms', 'min_ms', 'error'}}``.
     """
     samples: Dict[str, List[float]] = {name: [] for name in contenders}
     errors: Dict[str, str] = {}
+    names = list(contenders)
     for round_number in range(warmup + rounds):
-        for name, run in contenders.items():
+        shift = round_number % len(names)
+        for name in names[shift:] + names[:shift]:
+            run = contenders[name]
             if name in errors:
                 continue
             gc.collect()

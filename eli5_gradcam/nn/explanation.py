@@ -20,12 +20,12 @@ from eli5.base import Explanation, FeatureWeights, TargetExplanation
 from PIL import Image
 
 from .capture import LayerCapture
-from .features import ranked_feature_weights
+from .features import fewer_feature_weights, ranked_feature_weights
 from .gradcam import METHOD_TITLES, compute_heatmaps, normalize_heatmaps, resolve_method
 from .image import doc_to_image, looks_like_image
 from .targets import TargetNames, target_labels
-from .text import (as_tokens, padding_mask, resize_heatmap, strip_padding,
-                   token_feature_weights, weighted_spans)
+from .text import (TokenLayout, as_tokens, padding_mask, resize_heatmap, strip_padding,
+                   token_feature_weights, token_layout, weighted_spans)
 
 __all__ = ['KINDS', 'input_kind', 'check_documents', 'explain_capture',
            'position_feature_weights']
@@ -240,6 +240,7 @@ def explain_capture(capture: LayerCapture,
         labels = target_labels(indices, target_names, n_outputs)
         image: Optional[Image.Image] = None
         item_tokens: Optional[List[str]] = None
+        layout: Optional[TokenLayout] = None       # shared by the targets of one document
         if kind == 'text':
             if tokens is None:
                 raise ValueError('tokens are required for a text explanation')
@@ -268,9 +269,10 @@ def explain_capture(capture: LayerCapture,
             target: Union[int, str] = label
             if item_tokens is not None:
                 features = token_feature_weights(item_tokens, heatmap)
-                spans = weighted_spans(item_tokens, heatmap,
-                                       other=token_feature_weights(item_tokens, heatmap,
-                                                                   top=STRONGEST_TOKENS))
+                layout = layout or token_layout(item_tokens)
+                spans = weighted_spans(item_tokens, heatmap, layout=layout,
+                                       other=fewer_feature_weights(features,
+                                                                   STRONGEST_TOKENS))
             else:
                 features = position_feature_weights(heatmap)
                 spans = None

@@ -6,7 +6,7 @@ from typing import Callable
 import numpy as np
 from eli5.base import FeatureWeight, FeatureWeights
 
-__all__ = ['ranked_feature_weights']
+__all__ = ['ranked_feature_weights', 'fewer_feature_weights']
 
 
 def ranked_feature_weights(weights: np.ndarray, name_of: Callable[[int], str],
@@ -40,3 +40,25 @@ def ranked_feature_weights(weights: np.ndarray, name_of: Callable[[int], str],
     return FeatureWeights(pos=listed(positive), neg=listed(negative),
                           pos_remaining=max(len(positive) - top, 0),
                           neg_remaining=max(len(negative) - top, 0))
+
+
+def fewer_feature_weights(weights: FeatureWeights, top: int) -> FeatureWeights:
+    """The first ``top`` positive and negative entries of ranked ``weights``.
+
+    Equal to :func:`ranked_feature_weights` with the smaller ``top``, without
+    ranking again.
+
+    Parameters
+    ----------
+    weights : eli5.base.FeatureWeights
+        From :func:`ranked_feature_weights`.
+    top : int
+
+    Returns
+    -------
+    eli5.base.FeatureWeights
+    """
+    pos, neg = list(weights.pos), list(weights.neg)
+    return FeatureWeights(pos=pos[:top], neg=neg[:top],
+                          pos_remaining=max(len(pos) + (weights.pos_remaining or 0) - top, 0),
+                          neg_remaining=max(len(neg) + (weights.neg_remaining or 0) - top, 0))

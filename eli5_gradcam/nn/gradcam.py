@@ -109,7 +109,8 @@ def gradcam_channel_weights(gradients: np.ndarray) -> np.ndarray:
     numpy.ndarray
         ``(batch, targets, channels)``.
     """
-    return gradients.mean(axis=_spatial_axes(gradients))
+    # float64 accumulation without a float64 copy of the whole gradient array
+    return np.asarray(np.mean(gradients, axis=_spatial_axes(gradients), dtype=np.float64))
 
 
 def gradcam_plus_plus_channel_weights(activations: np.ndarray,
@@ -289,7 +290,11 @@ def compute_heatmaps(activations: np.ndarray,
     """
     name = resolve_method(method)
     activations = np.asarray(activations, dtype=np.float64)
-    gradients = np.asarray(gradients, dtype=np.float64)
+    gradients = np.asarray(gradients)
+    if name != 'gradcam' or not np.issubdtype(gradients.dtype, np.floating):
+        # Grad-CAM only averages the gradients (in float64, see
+        # gradcam_channel_weights): no float64 copy of the largest array.
+        gradients = gradients.astype(np.float64, copy=False)
     _check_pair(activations, gradients)
     if counterfactual:
         gradients = -gradients

@@ -9,7 +9,7 @@ weight and :func:`eli5.format_as_text` lists them.
 from __future__ import annotations
 
 import numbers
-from typing import List, Optional, Sequence, Tuple
+from typing import List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 from eli5.base import DocWeightedSpans, FeatureWeights, WeightedSpans
@@ -25,6 +25,8 @@ __all__ = [
     'padding_mask',
     'strip_padding',
     'is_char_tokens',
+    'TokenLayout',
+    'token_layout',
     'weighted_spans',
     'token_feature_weights',
 ]
@@ -192,8 +194,44 @@ def is_char_tokens(tokens: Sequence[str]) -> bool:
     return all(len(token) <= 1 for token in tokens)
 
 
+class TokenLayout(NamedTuple):
+    """Where each token sits in the joined document (see :func:`token_layout`)."""
+
+    #: The tokens joined (with spaces, or nothing for character tokens).
+    document: str
+    #: ``(token, [(start, end)])`` for every non-empty token.
+    pieces: List[Tuple[str, List[Tuple[int, int]]]]
+    #: Positions of those tokens in the token list; None when all are kept.
+    kept: Optional[List[int]]
+
+
+def token_layout(tokens: Sequence[str]) -> TokenLayout:
+    """Join ``tokens`` into one document and locate each token in it.
+
+    Word tokens are joined with spaces, character tokens without a
+    separator.  One layout serves every target of a document.
+
+    Parameters
+    ----------
+    tokens : sequence of str
+
+    Returns
+    -------
+    TokenLayout
+    """
+    separator = '' if is_char_tokens(tokens) else ' '
+    lengths = [len(token) for token in tokens]
+    ends = (np.cumsum(lengths) + np.arange(len(lengths)) * len(separator)).tolist()
+    pieces = [(token, [(end - length, end)])
+              for token, length, end in zip(tokens, lengths, ends) if length]
+    kept = None if len(pieces) == len(lengths) else [
+        index for index, length in enumerate(lengths) if length]
+    return TokenLayout(separator.join(tokens), pieces, kept)
+
+
 def weighted_spans(tokens: Sequence[str], weights: np.ndarray,
-                   other: Optional[FeatureWeights] = None) -> WeightedSpans:
+                   other: Optional[FeatureWeights] = None,
+                   layout: Optional[TokenLayout] = None) -> WeightedSpans:
     """eli5 :class:`~eli5.base.WeightedSpans` highlighting each token.
 
     Word tokens are joined with spaces, character tokens without a separator.
@@ -207,19 +245,22 @@ def weighted_spans(tokens: Sequence[str], weights: np.ndarray,
         A small table eli5's HTML shows above the highlighted text, under the
         target's ``y=... (probability ..., score ...)`` header; eli5 prints
         that header only with such a table.
+    layout : TokenLayout, optional
+        ``token_layout(tokens)``, when already computed for another target.
 
     Returns
     -------
     eli5.base.WeightedSpans
     """
-    separator = '' if is_char_tokens(tokens) else ' '
-    ends = np.cumsum([len(token) + len(separator) for token in tokens]) - len(separator)
-    starts = (ends - [len(token) for token in tokens]).tolist()
-    spans = [(token, [(start, end)], weight) for token, start, end, weight
-             in zip(tokens, starts, ends.tolist(), np.asarray(weights, np.float64).tolist())
-             if end > start]
-    document = separator.join(tokens)
-    return WeightedSpans([DocWeightedSpans(document, spans=spans, preserve_density=False)],
+    if layout is None:
+        layout = token_layout(tokens)
+    values = np.asarray(weights, np.float64).reshape(-1)
+    if layout.kept is not None:
+        values = values[layout.kept]
+    spans = [(token, where, weight)
+             for (token, where), weight in zip(layout.pieces, values.tolist())]
+    return WeightedSpans([DocWeightedSpans(layout.document, spans=spans,
+                                           preserve_density=False)],
                          other=other)
 
 

@@ -283,7 +283,7 @@ def capture_layer(model: nn.Module,
         ``(height, width)`` of image inputs.
     layer, targets, top_targets, target_names, score, output, reshape
         As in :func:`~eli5_gradcam.pytorch.explain_prediction_pytorch`.
-    strategy : {'batched', 'loop'}
+    strategy : {'auto', 'batched', 'loop'}
         How several targets are differentiated, see :mod:`.gradients`.
 
     Returns

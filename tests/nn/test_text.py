@@ -8,7 +8,9 @@ import pytest
 import eli5_gradcam  # noqa: F401
 from eli5_gradcam.nn import LayerCapture, explain_capture
 from eli5_gradcam.nn.text import (as_tokens, is_char_tokens, padding_mask, resize_heatmap,
-                                  strip_padding, token_feature_weights, weighted_spans)
+                                  strip_padding, token_feature_weights, token_layout,
+                                  weighted_spans)
+from eli5_gradcam.nn.features import fewer_feature_weights, ranked_feature_weights
 
 
 def test_resize_identity_and_constant():
@@ -88,6 +90,31 @@ def test_weighted_spans_words_and_chars():
     doc, = weighted_spans(chars, np.linspace(-1, 1, 6)).docs_weighted_spans
     assert doc.document == 'hi you'
     assert [s[1] for s in doc.spans] == [[(i, i + 1)] for i in range(6)]
+
+
+def test_weighted_spans_skip_empty_tokens_and_reuse_a_layout():
+    tokens = ['a', '', 'bc', 'd']
+    layout = token_layout(tokens)
+    assert layout.document == 'a  bc d' and layout.kept == [0, 2, 3]
+    weights = np.array([0.1, 0.9, -0.3, 0.5])
+    for given in (None, layout):
+        doc, = weighted_spans(tokens, weights, layout=given).docs_weighted_spans
+        assert doc.document == 'a  bc d'
+        assert doc.spans == [('a', [(0, 1)], 0.1), ('bc', [(3, 5)], -0.3),
+                             ('d', [(6, 7)], 0.5)]
+        for token, ((start, end),), _ in doc.spans:
+            assert doc.document[start:end] == token
+    assert token_layout(['x', 'y']).kept is None
+
+
+@pytest.mark.parametrize('seed', range(5))
+def test_fewer_feature_weights_equal_ranking_with_a_smaller_top(seed):
+    weights = np.random.default_rng(seed).normal(size=40).round(1)   # ties included
+    names = [f'f{i}' for i in range(40)].__getitem__
+    for top in (0, 1, 3, 7, 25):
+        assert fewer_feature_weights(ranked_feature_weights(weights, names, 20),
+                                     min(top, 20)) == ranked_feature_weights(
+                                         weights, names, min(top, 20))
 
 
 def test_token_feature_weights_order():

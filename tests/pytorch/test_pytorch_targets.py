@@ -39,15 +39,33 @@ def test_k_targets_equal_k_single_calls(factory, doc, kwargs) -> None:
             np.testing.assert_allclose([w.weight for w in ours], [w.weight for w in theirs])
 
 
-def test_batched_and_loop_strategies_agree_and_a_batch_is_supported() -> None:
+@pytest.mark.parametrize('layer', [None, 'layer1'])
+def test_strategies_agree_and_a_batch_is_supported(layer: object) -> None:
     model = seeded(ResNetStyle)
     docs = torch.rand(3, 3, 16, 16, generator=torch.Generator().manual_seed(5))
     results = [capture_layer(model, docs, spatial_ndim=2, image_hw=(16, 16), top_targets=3,
-                             strategy=strategy).capture for strategy in ('batched', 'loop')]
-    np.testing.assert_allclose(results[0].gradients, results[1].gradients, rtol=1e-5,
-                               atol=1e-9)
+                             layer=layer, strategy=strategy).capture
+               for strategy in ('batched', 'loop', 'auto')]
+    for other in results[1:]:
+        np.testing.assert_allclose(results[0].gradients, other.gradients, rtol=1e-5,
+                                   atol=1e-9)
+    if layer is not None:
+        return
     assert results[0].gradients.shape == (3, 3, 8, 8, 24)
     np.testing.assert_array_equal(results[0].targets, np.argsort(-results[0].scores, 1)[:, :3])
+
+
+def test_auto_strategy_vectorises_only_short_heads() -> None:
+    from eli5_gradcam.pytorch.gradients import head_is_short
+    deep = nn.Sequential(*[nn.Sequential(nn.Linear(4, 4), nn.Tanh()) for _ in range(70)])
+    scores = deep(torch.rand(1, 4, requires_grad=True))
+    assert not head_is_short(scores)                 # 70 x (addmm, tanh) and parameters
+    assert head_is_short(scores, limit=10_000)
+    assert head_is_short(deep[-1](torch.rand(1, 4, requires_grad=True)))
+    model = seeded(ResNetStyle)
+    with pytest.raises(ValueError, match='strategy must be one of'):
+        capture_layer(model, IMAGE, spatial_ndim=2, image_hw=(16, 16), top_targets=2,
+                      strategy='fast')
 
 
 def test_top_targets_and_target_names() -> None:
