@@ -10,10 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+import numpy as np
+
 from .layers import LayerRecord, is_model, walk_layers
 from .patching import OutputHook
 
-__all__ = ['Plan', 'Probe', 'Tap', 'select_output', 'shape_of']
+__all__ = ['Plan', 'Probe', 'Tap', 'TargetRequest', 'select_output', 'shape_of', 'step_key']
 
 #: ``score_name`` of the capture for each score mode.
 SCORE_NAMES = {'softmax': 'pre-softmax logit', 'sigmoid': 'pre-sigmoid logit',
@@ -244,3 +246,17 @@ class TargetRequest:
     def key(self) -> Tuple[str, int]:
         """What a compiled function depends on."""
         return ('top', int(self.top)) if self.top is not None else ('given', self.count)
+
+    def given_indices(self, batch: int) -> np.ndarray:
+        """The given indices as an int32 ``(batch, T)`` array (``T = 0`` for top-k),
+        the compiled function's second argument."""
+        if self.given is None:
+            return np.zeros((batch, 0), np.int32)
+        return np.asarray(self.given, np.int32)
+
+
+def step_key(backend: str, plan: Plan, docs: np.ndarray, request: TargetRequest) -> Tuple:
+    """Cache key of the compiled step of ``backend`` for this call: it is
+    traced once per (layer, input signature, score mode, output, targets)."""
+    return (backend, plan.layer_path, docs.shape, str(docs.dtype), plan.head_kind,
+            plan.output, request.key)

@@ -84,10 +84,15 @@ def doc_to_image(doc: np.ndarray, *, channels_first: Optional[bool] = None) -> I
     else:
         raise ValueError(f'doc does not look like an image; got shape {np.shape(doc)}')
     pixels = _to_uint8(array)
-    mode = _MODES[pixels.shape[-1]]
-    if mode == 'L':
-        pixels = pixels[..., 0]
-    return Image.fromarray(pixels, mode=mode).convert('RGBA')
+    # RGBA assembled in one numpy pass, as PIL's convert('RGBA') would give
+    # (grey replicated, opaque alpha), without PIL's copies of a strided array.
+    rgba = np.empty(pixels.shape[:2] + (4,), dtype=np.uint8)
+    if pixels.shape[-1] == 4:
+        rgba[...] = pixels
+    else:
+        rgba[..., :3] = pixels if pixels.shape[-1] == 3 else pixels[..., :1]
+        rgba[..., 3] = 255
+    return Image.fromarray(rgba, mode='RGBA')
 
 
 def image_from_path(path: Union[str, os.PathLike],

@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..cache import cached, count_trace
-from ..forward import Plan, Probe, Tap, TargetRequest
+from ..forward import Plan, Probe, Tap, TargetRequest, step_key
 from ..patching import wrapped_calls
 
 __all__ = ['probe', 'run']
@@ -97,11 +97,9 @@ def _build(model: Any, plan: Plan, request_key: Tuple[str, int]) -> Callable[...
 
 def run(model: Any, plan: Plan, docs: np.ndarray, request: TargetRequest) -> Result:
     """One compiled forward pass and the gradients of every requested target."""
-    key = ('jax', plan.layer_path, docs.shape, str(docs.dtype), plan.head_kind,
-           plan.output, request.key)
-    step = cached(model, key, lambda: _build(model, plan, request.key))
-    given = (np.zeros((docs.shape[0], 0), np.int32) if request.given is None
-             else np.asarray(request.given, np.int32))
+    step = cached(model, step_key('jax', plan, docs, request),
+                  lambda: _build(model, plan, request.key))
+    given = request.given_indices(docs.shape[0])
     trainable, non_trainable = _variables(model)
     activations, gradients, scores, probabilities, targets = step(
         trainable, non_trainable, jnp.asarray(docs), jnp.asarray(given))

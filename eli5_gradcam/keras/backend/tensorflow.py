@@ -17,7 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from ..cache import cached, count_trace
-from ..forward import Plan, Probe, Tap, TargetRequest
+from ..forward import Plan, Probe, Tap, TargetRequest, step_key
 from ..patching import wrapped_calls
 
 __all__ = ['probe', 'run']
@@ -126,11 +126,9 @@ def _quiet_retracing() -> Iterator[None]:
 
 def run(model: Any, plan: Plan, docs: np.ndarray, request: TargetRequest) -> Result:
     """One compiled forward pass and the gradients of every requested target."""
-    key = ('tensorflow', plan.layer_path, docs.shape, str(docs.dtype), plan.head_kind,
-           plan.output, request.key)
-    step = cached(model, key, lambda: _build(model, plan, request.key))
-    given = (np.zeros((docs.shape[0], 0), np.int32) if request.given is None
-             else np.asarray(request.given, np.int32))
+    step = cached(model, step_key('tensorflow', plan, docs, request),
+                  lambda: _build(model, plan, request.key))
+    given = request.given_indices(docs.shape[0])
     with _quiet_retracing():
         activations, gradients, scores, probabilities, targets = step(
             tf.constant(docs), tf.constant(given))
