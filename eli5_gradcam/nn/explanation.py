@@ -240,7 +240,7 @@ def explain_capture(capture: LayerCapture,
         labels = target_labels(indices, target_names, n_outputs)
         image: Optional[Image.Image] = None
         item_tokens: Optional[List[str]] = None
-        layout: Optional[TokenLayout] = None       # shared by the targets of one document
+        layout: Optional[TokenLayout] = None
         if kind == 'text':
             if tokens is None:
                 raise ValueError('tokens are required for a text explanation')
@@ -253,6 +253,7 @@ def explain_capture(capture: LayerCapture,
                                     padding=padding)
                 item_tokens, heatmaps = strip_padding(item_tokens, heatmaps, mask)
             heatmaps = normalize_heatmaps(heatmaps, spatial_ndim=1, relu=relu)
+            layout = token_layout(item_tokens)     # shared by the document's targets
         else:
             heatmaps = normalize_heatmaps(raw[item], spatial_ndim=spatial_ndim, relu=relu)
             if kind == 'image':
@@ -269,7 +270,6 @@ def explain_capture(capture: LayerCapture,
             target: Union[int, str] = label
             if item_tokens is not None:
                 features = token_feature_weights(item_tokens, heatmap)
-                layout = layout or token_layout(item_tokens)
                 spans = weighted_spans(item_tokens, heatmap, layout=layout,
                                        other=fewer_feature_weights(features,
                                                                    STRONGEST_TOKENS))
