@@ -22,6 +22,9 @@ from typing import Any, Dict, List, Optional
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from timing import paired_ratio  # noqa: E402
 FRAMEWORKS = {
     'torch': ([sys.executable, str(HERE / 'torch_bench.py')], {}),
     'keras-tensorflow': ([sys.executable, str(HERE / 'keras_bench.py')],
@@ -69,22 +72,39 @@ def _ms(value: Optional[float]) -> str:
     return 'n/a' if value is None else f'{value:.1f}'
 
 
-def _table(title: str, rows: Dict[str, Dict[str, Any]], floor_name: str = 'floor') -> List[str]:
+def _paired(timing: Dict[str, Any], other: Dict[str, Any]) -> str:
+    result = paired_ratio(timing.get('samples_ms') or [], other.get('samples_ms') or [])
+    if result is None:
+        return 'n/a'
+    median, low, high = result
+    return f'{median:.2f}x ({low:.2f}-{high:.2f})'
+
+
+def _table(title: str, rows: Dict[str, Dict[str, Any]], floor_name: str = 'floor',
+           ours_name: str = 'eli5-gradcam') -> List[str]:
     """Medians (the headline) and minima (least disturbed by a noisy machine),
-    each as a ratio to the floor's same statistic."""
+    each as a ratio to the floor's same statistic; then the paired ratios:
+    the median over rounds of the ratio of two contenders timed in the same
+    round, with its 95% bootstrap interval (see ``timing.paired_ratio``)."""
     lines = [f'#### {title}', '',
-             '| model | contender | median ms | ratio to floor | min ms | ratio (min) |',
-             '|---|---|---:|---:|---:|---:|']
+             '| model | contender | median ms | ratio to floor | min ms | ratio (min) | '
+             'paired ratio to floor (95% CI) | eli5-gradcam / contender, paired (95% CI) |',
+             '|---|---|---:|---:|---:|---:|---:|---:|']
     for model, contenders in rows.items():
         floor = contenders.get(floor_name) or {}
+        ours = contenders.get(ours_name) or {}
         for name, timing in contenders.items():
             if timing.get('error'):
-                lines.append(f'| {model} | {name} | failed: {timing["error"][:80]} | | | |')
+                lines.append(f'| {model} | {name} | failed: {timing["error"][:80]} '
+                             '| | | | | |')
                 continue
+            versus = _paired(ours, timing) if name not in (ours_name, 'forward') else ''
             lines.append(f'| {model} | {name} | {_ms(timing["median_ms"])} | '
                          f'{_ratio(timing["median_ms"], floor.get("median_ms"))} | '
                          f'{_ms(timing.get("min_ms"))} | '
-                         f'{_ratio(timing.get("min_ms"), floor.get("min_ms"))} |')
+                         f'{_ratio(timing.get("min_ms"), floor.get("min_ms"))} | '
+                         f'{_paired(timing, floor) if name != floor_name else ""} | '
+                         f'{versus} |')
     return lines + ['']
 
 
@@ -110,7 +130,10 @@ def _report(results: Dict[str, Dict[str, Any]], imports: Dict[str, Any], command
              '`torch.autograd.grad`; Keras: the model split at the layer, compiled with '
              '`tf.function` / `jax.jit`). Ratios are medians of interleaved rounds (the order '
              'rotating every round) after '
-             'warm-up, against the floor measured in the same process.',
+             'warm-up, against the floor measured in the same process. Paired ratios: the '
+             'median over rounds of the ratio of two contenders timed in the same round, '
+             'with a 95% bootstrap interval; a slow spell of this shared machine slows '
+             'both sides of a pair, so these are the steadiest comparison here.',
              f'- `import eli5_gradcam` after `import eli5`: {imports["min_ms"]:.1f} ms (min), '
              f'{imports["median_ms"]:.1f} ms (median); frameworks imported by it: '
              f'{imports["frameworks_imported"]}', '']

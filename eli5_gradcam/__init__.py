@@ -11,15 +11,36 @@ framework is explained.
 >>> expl = eli5.explain_prediction(model, doc, image=img)  # doctest: +SKIP
 >>> eli5.format_as_image(expl)                              # doctest: +SKIP
 """
+from typing import TYPE_CHECKING, Any
+
 from ._version import __version__
 from . import _dispatch
 from .batch import explain_predictions
 from .formatters import format_as_image
 from .formatters.install import install as _install_formatters
-from .nn import FlatHeatmapWarning, image_from_path
+
+if TYPE_CHECKING:
+    from .nn import FlatHeatmapWarning, image_from_path
 
 __all__ = ['__version__', 'explain_predictions', 'format_as_image', 'image_from_path',
            'FlatHeatmapWarning']
+
+#: Names served from the numpy core on first use (PEP 562): ``import
+#: eli5_gradcam`` loads only what registering with eli5 needs, and the core
+#: (about half of the import's time) comes with the first explanation.
+_LAZY = {'FlatHeatmapWarning': 'gradcam', 'image_from_path': 'image'}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+        return getattr(importlib.import_module(f'{__name__}.nn.{_LAZY[name]}'), name)
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+
+
+def __dir__() -> list:
+    return sorted(set(globals()) | set(__all__))
+
 
 _dispatch.register()
 _install_formatters()

@@ -32,6 +32,23 @@ def test_import_adds_no_framework_module():
     assert 'NEW []' in out
 
 
+def test_import_loads_the_core_only_when_first_needed():
+    out = run_python('''
+        import sys, warnings, eli5, eli5_gradcam
+        print('CORE', 'eli5_gradcam.nn' in sys.modules)
+        warnings.simplefilter('error', eli5_gradcam.FlatHeatmapWarning)
+        print('LAZY', eli5_gradcam.FlatHeatmapWarning.__module__,
+              eli5_gradcam.image_from_path.__module__, 'FlatHeatmapWarning' in dir(eli5_gradcam))
+        try:
+            eli5_gradcam.no_such_name
+        except AttributeError as exc:
+            print('MISSING', exc)
+    ''')
+    assert 'CORE False' in out
+    assert 'LAZY eli5_gradcam.nn.gradcam eli5_gradcam.nn.image True' in out
+    assert "MISSING module 'eli5_gradcam' has no attribute 'no_such_name'" in out
+
+
 def test_import_works_with_every_framework_missing():
     # Make each framework unimportable: any import of one by us would fail.
     out = run_python(f"""

@@ -53,6 +53,8 @@ def as_tokens(tokens: object) -> List[str]:
     if isinstance(tokens, (str, bytes)):
         raise TypeError('tokens must be a list or array of str tokens, not a single '
                         'string; split it first (e.g. text.split() or list(text))')
+    if isinstance(tokens, (list, tuple)) and tokens and set(map(type, tokens)) == {str}:
+        return list(tokens)     # the common case, without an object-array round trip
     try:
         array = np.asarray(tokens, dtype=object)
     except (TypeError, ValueError) as exc:

@@ -115,4 +115,6 @@ def target_gradients(scores: torch.Tensor, layer_output: torch.Tensor,
                                           retain_graph=column < n_targets - 1,
                                           allow_unused=True)
         per_target.append(torch.zeros_like(layer_output) if gradient is None else gradient)
+    if n_targets == 1:
+        return per_target[0].unsqueeze(0)       # a view: no copy of the one gradient
     return torch.stack(per_target)

@@ -72,6 +72,14 @@ def test_padding_errors():
 def test_as_tokens():
     assert as_tokens([['a', 'b']]) == ['a', 'b']
     assert as_tokens(np.array(['x', 'y'])) == ['x', 'y']
+    given = ['a', 'b']
+    assert as_tokens(given) == given and as_tokens(given) is not given   # a copy
+    assert as_tokens(('a', 'b')) == ['a', 'b']
+
+    class Token(str):
+        pass
+    assert as_tokens([Token('a'), 'b']) == ['a', 'b']
+    assert all(type(token) is str for token in as_tokens([Token('a'), np.str_('b')]))
     with pytest.raises(TypeError, match='not a single string'):
         as_tokens('hello world')
     with pytest.raises(TypeError, match='must all be str'):

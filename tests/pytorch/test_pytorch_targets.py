@@ -147,3 +147,25 @@ def test_output_selects_the_scores(kind, output, n_outputs) -> None:
     model = seeded(MultiOutput, kind)
     expl = explain_prediction_pytorch(model, IMAGE, output=output, top_targets=5)
     assert len(expl.targets) == n_outputs
+
+
+@pytest.mark.parametrize('layout_kwargs, raw_shape', [
+    ({'order': 'channels_first'}, (2, 6, 4, 5)),          # conv: (batch, C, H, W)
+    ({'order': 'channels_first'}, (2, 6, 7)),             # conv1d: (batch, C, L)
+    ({'order': 'channels_last'}, (2, 7, 6)),              # (batch, L, C)
+    ({'order': 'time_first'}, (7, 2, 6)),                 # LSTM without batch_first
+    ({'order': 'channels_last', 'grid': (2, 3), 'drop_class_token': True}, (2, 7, 6)),
+    ({'reshape': lambda t: t.reshape(t.shape[0], 7, 6)}, (2, 42)),
+])
+def test_gradients_to_channels_last_match_each_target_converted(layout_kwargs,
+                                                                raw_shape) -> None:
+    # The no-copy conversion of all targets at once equals converting and
+    # stacking each target's gradient, for every layout the adapter knows.
+    from eli5_gradcam.pytorch.capture import _gradients_channels_last
+    from eli5_gradcam.pytorch.layout import Layout
+    layout = Layout(**layout_kwargs)
+    gradients = torch.randn((3,) + raw_shape, generator=torch.Generator().manual_seed(8))
+    expected = torch.stack([layout.to_channels_last(g) for g in gradients], dim=1)
+    converted = _gradients_channels_last(layout, gradients)
+    assert converted.shape == expected.shape
+    np.testing.assert_array_equal(converted.numpy(), expected.numpy())
