@@ -101,8 +101,10 @@ def run(model: Any, plan: Plan, docs: np.ndarray, request: TargetRequest) -> Res
                   lambda: _build(model, plan, request.key))
     given = request.given_indices(docs.shape[0])
     trainable, non_trainable = _variables(model)
+    # numpy arguments go to the compiled function as they are: an eager
+    # jnp.asarray first would dispatch two extra device operations per call.
     activations, gradients, scores, probabilities, targets = step(
-        trainable, non_trainable, jnp.asarray(docs), jnp.asarray(given))
+        trainable, non_trainable, docs, given)
     return (np.asarray(activations, np.float32), np.asarray(gradients, np.float32),
             np.asarray(scores, np.float32),
             np.asarray(probabilities, np.float32) if plan.probabilities else None,
