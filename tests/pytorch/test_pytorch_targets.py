@@ -161,11 +161,10 @@ def test_gradients_to_channels_last_match_each_target_converted(layout_kwargs,
                                                                 raw_shape) -> None:
     # The no-copy conversion of all targets at once equals converting and
     # stacking each target's gradient, for every layout the adapter knows.
-    from eli5_gradcam.pytorch.capture import _gradients_channels_last
     from eli5_gradcam.pytorch.layout import Layout
     layout = Layout(**layout_kwargs)
     gradients = torch.randn((3,) + raw_shape, generator=torch.Generator().manual_seed(8))
     expected = torch.stack([layout.to_channels_last(g) for g in gradients], dim=1)
-    converted = _gradients_channels_last(layout, gradients)
+    converted = layout.targets_to_channels_last(gradients)
     assert converted.shape == expected.shape
     np.testing.assert_array_equal(converted.numpy(), expected.numpy())
