@@ -9,7 +9,7 @@ bash _ci/make_venv.sh .venv || { echo "[test] could not build .venv"; exit 1; }
 export PATH="$PWD/.venv/bin:$PATH" PYTHON_BIN="$PWD/.venv/bin/python"
 
 # A suite runs when its tests exist; an adapter issue adds its directory.
-all=(core mypy)
+all=(core mypy eli5-conformance)
 [ -d tests/pytorch ] && all+=(torch)
 [ -d tests/keras ] && all+=(keras-tensorflow keras-torch keras-jax)
 [ -d tests/tf_keras ] && all+=(tf-keras)
