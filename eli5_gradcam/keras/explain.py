@@ -1,104 +1,110 @@
 """``explain_prediction_keras``: the Keras entry point eli5 dispatches to.
 
-It only validates and routes: the framework work is
-:func:`~eli5_gradcam.keras.capture.capture_keras`, the heatmaps and the eli5
-objects are :func:`~eli5_gradcam.nn.explanation.explain_capture`.
+It only builds the options and hands them to the one driver,
+:func:`~eli5_gradcam.nn.driver.explain_documents`, with the Keras adapter:
+the framework work is :func:`~eli5_gradcam.keras.capture.capture_keras`.
 """
 from __future__ import annotations
 
-from typing import Any, List, Optional, Sequence
+from typing import Any, List, Optional, Sequence, Tuple
 
 import numpy as np
 from eli5.base import Explanation
 
-from ..nn.explanation import check_documents, explain_capture, input_kind
-from ..nn.options import check_options
-from ..nn.targets import TargetNames
-from .capture import capture_keras, check_docs
+from ..nn.capture import LayerCapture
+from ..nn.driver import capture_documents, explain_documents, explain_one
+from ..nn.errors import ModelNotSupported
+from ..nn.kinds import DocumentKind
+from ..nn.options import ExplainOptions, with_options_signature
+from .capture import capture_keras
+from .documents import check_docs
 
-__all__ = ['explain_prediction_keras', 'explain_batch_keras']
+__all__ = ['KERAS', 'KerasAdapter', 'explain_prediction_keras', 'explain_batch_keras',
+           'capture_batch']
 
-#: Rank of the explained layer's output (batch and channels included) per kind.
-LAYER_RANKS = {'image': 4, 'text': 3}
+#: Options the Keras adapter does not take.
+UNSUPPORTED = ('reshape',)
 
 
-def explain_prediction_keras(model: Any,
-                             doc: Any,
-                             *,
-                             targets: Optional[list] = None,
-                             top_targets: Optional[int] = None,
-                             target_names: Optional[TargetNames] = None,
-                             layer: object = None,
-                             method: str = 'gradcam',
-                             relu: bool = True,
-                             counterfactual: bool = False,
-                             score: str = 'auto',
-                             output: Any = None,
-                             image: Any = None,
-                             tokens: Any = None,
-                             pad_value: Any = None,
-                             pad_token: Optional[str] = None,
-                             padding: Optional[str] = None,
-                             interpolation_kind: str = 'linear') -> Explanation:
+class KerasAdapter:
+    """The framework work of an explanation, for :func:`~eli5_gradcam.nn.driver.explain_documents`."""
+
+    channels_first = False
+
+    def name(self, model: Any) -> str:
+        """The model's name."""
+        return str(getattr(model, 'name', type(model).__name__))
+
+    def check_model(self, model: Any, options: ExplainOptions) -> None:
+        """A built Keras model with layers, or :class:`ModelNotSupported`."""
+        if not getattr(model, 'built', True):
+            raise ModelNotSupported('the model is not built (it has no weights yet): call '
+                                    'it on data, or load trained weights, before explaining it')
+        if not getattr(model, 'layers', None):
+            raise ModelNotSupported('the model has no layers')
+
+    def documents(self, model: Any, docs: Any) -> Tuple[np.ndarray, Tuple[int, ...]]:
+        """See :func:`.documents.check_docs`."""
+        batch = check_docs(model, docs)
+        return batch, tuple(batch.shape)
+
+    def as_numpy(self, batch: Any) -> np.ndarray:
+        """The documents are numpy already."""
+        return np.asarray(batch)
+
+    def capture(self, model: Any, batch: Any, kind: DocumentKind,
+                options: ExplainOptions) -> LayerCapture:
+        """See :func:`.capture.capture_keras`."""
+        return capture_keras(model, batch, kind, options)
+
+
+#: The adapter instance the public functions use.
+KERAS = KerasAdapter()
+
+
+@with_options_signature(skip=UNSUPPORTED)
+def explain_prediction_keras(model: Any, doc: Any, *, image: Any = None, tokens: Any = None,
+                             **options: Any) -> Explanation:
     """Explain a Keras model's prediction on one document with Grad-CAM.
 
     Works on Keras 3 models (Functional, Sequential, subclassed, nested) on
     the TensorFlow, PyTorch and JAX backends, and on ``tf_keras`` models.
-    The model is left exactly as it was.  See :func:`eli5.explain_prediction`
-    for ``targets``, ``top_targets`` and ``target_names``.
+    The model is left exactly as it was.
 
     Parameters
     ----------
     model : keras.Model or tf_keras.Model
-        A built model with one input.
+        A built model with one input.  An empty or unbuilt model, or one with
+        no layer of spatial or sequence extent, gives eli5's "not supported"
+        explanation (``Explanation.error`` set).
     doc : array-like
         One document with a batch axis: ``(1, H, W, C)`` image (channels
         last, as Keras), ``(1, L)`` token ids, ``(1, L, C)`` signal...
         A numpy array, list, or a TensorFlow / torch / JAX tensor.
-    targets : list of int or str, optional
-        Output indices (or names, with ``target_names``) to explain.
-        Default: the top prediction.
-    top_targets : int, optional
-        Explain the ``k`` highest-scoring outputs (negative: the lowest).
-    target_names : list of str or dict, optional
-        Names of the outputs.
-    layer : None, str, int or keras Layer
-        The layer whose output is explained.  None (default): the last layer
-        whose output has spatial extent (images) or sequence extent (text,
-        signals), looking inside nested models.  A name, a path into a nested
-        model (``'resnet50/conv5_block3_out'``), an index into
-        ``model.layers``, or a layer object.
-    method : {'gradcam', 'gradcam++', 'layercam', 'hirescam'}
-        How activations and gradients become a map.
-    relu : bool
-        Keep only positive evidence (default), else a signed map.
-    counterfactual : bool
-        Show what lowers each target's score.
-    score : {'auto', 'output'}
-        ``'auto'``: differentiate the pre-softmax logit where the last layer
-        applies a softmax (``Dense(activation='softmax')``, ``Softmax``,
-        ``Activation('softmax')``); ``'output'``: the raw output.
-    output : int or str, optional
-        Which output of a multi-output model to explain.
     image : PIL.Image.Image, optional
         Picture to overlay (an image explanation); default: drawn from ``doc``
         when it is image-shaped.
     tokens : list of str, optional
         One token per position of ``doc`` (a text explanation).
-    pad_value : int or float, optional
-        Padding id in ``doc``, stripped from text explanations.
-    pad_token : str, optional
-        Padding token in ``tokens``, stripped from text explanations.
-    padding : {'pre', 'post', None}
-        Where the padding is (None: either end).
-    interpolation_kind : str
-        How the layer's sequence is resized to the tokens (``'linear'``...).
+    **options
+        ``targets``, ``top_targets``, ``target_names``, ``layer``, ``method``,
+        ``relu``, ``counterfactual``, ``score``, ``output``, ``pad_value``,
+        ``pad_token``, ``padding``, ``interpolation_kind``: see
+        :class:`~eli5_gradcam.nn.options.ExplainOptions`.  For Keras,
+        ``layer`` is a name, a path into a nested model
+        (``'resnet50/conv5_block3_out'``), an index into ``model.layers`` or a
+        layer object; None (default) picks the last layer whose output has
+        spatial (images) or sequence (text, signals) extent, looking inside
+        nested models.  ``score='auto'`` differentiates the pre-softmax logit
+        where the last layer applies a softmax (``Dense(activation='softmax')``,
+        ``Softmax``, ``Activation('softmax')``) or a sigmoid.
 
     Returns
     -------
-    eli5.base.Explanation
-        One target explanation per target, with ``heatmap``; ``image`` for
-        images, ``weighted_spans`` for text.
+    GradCAMExplanation
+        ``layer`` (the explained layer's path) and one target explanation per
+        target, with ``heatmap``; ``image`` for images, ``weighted_spans``
+        for text.
 
     Raises
     ------
@@ -115,66 +121,41 @@ def explain_prediction_keras(model: Any,
     ...     keras.layers.Dense(2, activation='softmax')])
     >>> doc = np.random.rand(1, 32, 32, 3).astype('float32')       # doctest: +SKIP
     >>> expl = explain_prediction_keras(model, doc)                # doctest: +SKIP
-    >>> expl.targets[0].heatmap.shape                              # doctest: +SKIP
-    (30, 30)
+    >>> expl.targets[0].heatmap.shape, expl.layer                  # doctest: +SKIP
+    ((30, 30), 'conv2d')
     """
-    return explain_batch_keras(
-        model, doc, targets=targets, top_targets=top_targets, target_names=target_names,
-        layer=layer, method=method, relu=relu, counterfactual=counterfactual, score=score,
-        output=output, images=None if image is None else [image],
-        tokens=None if tokens is None else [tokens], pad_value=pad_value, pad_token=pad_token,
-        padding=padding, interpolation_kind=interpolation_kind, single=True)[0]
+    return explain_one(KERAS, model, doc, ExplainOptions.from_keywords(
+        options, function='explain_prediction', unsupported=UNSUPPORTED),
+        image=image, tokens=tokens)
 
 
-def explain_batch_keras(model: Any,
-                        docs: Any,
-                        *,
-                        targets: Optional[list] = None,
-                        top_targets: Optional[int] = None,
-                        target_names: Optional[TargetNames] = None,
-                        layer: object = None,
-                        method: str = 'gradcam',
-                        relu: bool = True,
-                        counterfactual: bool = False,
-                        score: str = 'auto',
-                        output: Any = None,
-                        images: Optional[Sequence[Any]] = None,
+@with_options_signature(skip=UNSUPPORTED)
+def explain_batch_keras(model: Any, docs: Any, *, images: Optional[Sequence[Any]] = None,
                         tokens: Optional[Sequence[Any]] = None,
-                        pad_value: Any = None,
-                        pad_token: Optional[str] = None,
-                        padding: Optional[str] = None,
-                        interpolation_kind: str = 'linear',
-                        single: bool = False) -> List[Explanation]:
+                        **options: Any) -> List[Explanation]:
     """Explain a batch of documents with one forward (and backward) pass.
 
     The arguments are those of :func:`explain_prediction_keras`, except
-    ``images`` and ``tokens``, which hold one entry per document.  This is
-    what :func:`eli5_gradcam.explain_predictions` calls for each batch.
+    ``images`` and ``tokens``, which hold one entry per document.
 
     Returns
     -------
     list of eli5.base.Explanation
         One per document, in order.
     """
-    options = check_options(method=method, relu=relu, counterfactual=counterfactual,
-                            score=score, padding=padding,
-                            interpolation_kind=interpolation_kind,
-                            top_targets=top_targets, targets=targets)
-    batch_docs = check_docs(model, docs)
-    kind = input_kind(batch_docs.shape, image=images[0] if images else None,
-                      tokens=tokens[0] if tokens else None)
-    token_lists = check_documents(batch_docs.shape, kind=kind, single=single, images=images,
-                                  tokens=tokens)
-    rank = LAYER_RANKS.get(kind, batch_docs.ndim if batch_docs.ndim >= 3 else 3)
-    capture = capture_keras(model, batch_docs, layer=layer, rank=rank, targets=targets,
-                            top_targets=top_targets, target_names=target_names,
-                            score=options.score, output=output)
-    n_outputs = capture.scores.shape[1]
-    is_regression = n_outputs == 1 and capture.probabilities is None
-    return explain_capture(
-        capture, estimator=str(getattr(model, 'name', type(model).__name__)), kind=kind,
-        docs=np.asarray(batch_docs), images=images, tokens=token_lists, pad_value=pad_value,
-        pad_token=pad_token, padding=options.padding,
-        interpolation_kind=options.interpolation_kind, method=options.method,
-        relu=options.relu, counterfactual=options.counterfactual,
-        target_names=target_names, is_regression=is_regression, channels_first=False)
+    return explain_documents(KERAS, model, docs, ExplainOptions.from_keywords(
+        options, function='explain_batch_keras', unsupported=UNSUPPORTED),
+        images=images, tokens=tokens)
+
+
+@with_options_signature(skip=UNSUPPORTED)
+def capture_batch(model: Any, docs: Any, *, images: Optional[Sequence[Any]] = None,
+                  tokens: Optional[Sequence[Any]] = None, **options: Any) -> LayerCapture:
+    """The raw arrays of one explanation pass: a :class:`~eli5_gradcam.nn.LayerCapture`.
+
+    The same checks, options and single forward (and backward) pass as
+    :func:`explain_batch_keras`, without the heatmaps: the layer's activations,
+    each target's gradients and the scores, as numpy, for custom maps.
+    """
+    return capture_documents(KERAS, model, docs, ExplainOptions.from_keywords(
+        options, function='capture_batch', unsupported=UNSUPPORTED), images=images, tokens=tokens)

@@ -12,18 +12,15 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
+from ..nn.outputs import select_output
+from ..nn.targets import TargetRequest
 from .layers import LayerRecord, is_model, walk_layers
 from .patching import OutputHook
 
-__all__ = ['Plan', 'Probe', 'Tap', 'TargetRequest', 'select_output', 'shape_of', 'step_key']
-
-#: ``score_name`` of the capture for each score mode.
-SCORE_NAMES = {'softmax': 'pre-softmax logit', 'sigmoid': 'pre-sigmoid logit',
-               'output': 'model output'}
-
+__all__ = ['StepPlan', 'Probe', 'Tap', 'is_tensor', 'pick_output', 'shape_of', 'step_key']
 
 @dataclass(frozen=True)
-class Plan:
+class StepPlan:
     """Everything fixed for one (model, layer, input signature, score mode).
 
     Attributes
@@ -42,8 +39,6 @@ class Plan:
         Number of scores of that output.
     layer_shape : tuple of int
         Shape of the layer's output, batch included.
-    layer_dtype : str
-        Its dtype.
     probabilities : bool
         Whether the model output is a probability (softmax or sigmoid).
     final_activation : str or None
@@ -57,7 +52,6 @@ class Plan:
     output: Any
     n_outputs: int
     layer_shape: Tuple[int, ...]
-    layer_dtype: str
     probabilities: bool
     final_activation: Optional[str] = None
 
@@ -72,55 +66,14 @@ def shape_of(value: Any) -> Optional[Tuple[Optional[int], ...]]:
         return None
 
 
-def select_output(outputs: Any, output: Any, output_names: Optional[List[str]] = None) -> Any:
-    """Pick the explained output of a model that may return several.
+def is_tensor(value: Any) -> bool:
+    """Whether ``value`` is one (symbolic or eager) tensor, not a structure of them."""
+    return shape_of(value) is not None
 
-    Parameters
-    ----------
-    outputs : tensor, list, tuple or dict
-    output : int, str or None
-        None: the only output; int: an index; str: a key or an output name.
-    output_names : list of str, optional
-        The model's output names, to look ``output`` up by name.
-    """
-    if isinstance(outputs, dict):
-        keys = list(outputs)
-        if output is None:
-            if len(keys) == 1:
-                return outputs[keys[0]]
-            raise ValueError(f'the model has {len(keys)} outputs {keys}; pass output= '
-                             'a key or an index to choose one')
-        if isinstance(output, str):
-            if output not in outputs:
-                raise ValueError(f'output {output!r} not found; the model outputs {keys}')
-            return outputs[output]
-        output = int(output)
-        if not 0 <= output < len(keys):
-            raise ValueError(f'output index {output} out of range; the model has '
-                             f'{len(keys)} outputs {keys}')
-        return outputs[keys[output]]
-    if isinstance(outputs, (list, tuple)):
-        if output is None:
-            if len(outputs) == 1:
-                return outputs[0]
-            raise ValueError(f'the model has {len(outputs)} outputs; pass output= an index '
-                             f'or a name {output_names or ""} to choose one')
-        if isinstance(output, str):
-            if not output_names or output not in output_names:
-                raise ValueError(f'output {output!r} not found; the model outputs '
-                                 f'{output_names}')
-            output = output_names.index(output)
-        if isinstance(output, bool) or not isinstance(output, int):
-            raise TypeError(f'output must be an int index or a str name; got {output!r}')
-        if not 0 <= output < len(outputs):
-            raise ValueError(f'output index {output} out of range; the model has '
-                             f'{len(outputs)} outputs')
-        return outputs[output]
-    if output not in (None, 0) and not (isinstance(output, str) and output_names
-                                        and output_names == [output]):
-        raise ValueError(f'output={output!r}, but the model has a single output; '
-                         'leave output=None')
-    return outputs
+
+def pick_output(outputs: Any, output: Any, output_names: Optional[List[str]]) -> Any:
+    """The explained output, by the rule of :func:`eli5_gradcam.nn.outputs.select_output`."""
+    return select_output(outputs, output, is_tensor=is_tensor, output_names=output_names)
 
 
 def output_names_of(model: Any) -> Optional[List[str]]:
@@ -158,7 +111,7 @@ class Probe:
         """Record the shape of the explained output (a bad ``output=`` is kept in
         ``output_error`` too, so that it is not mistaken for the model failing)."""
         try:
-            selected = select_output(outputs, self.output, self.output_names)
+            selected = pick_output(outputs, self.output, self.output_names)
         except (ValueError, TypeError) as exc:
             self.output_error = exc
             raise
@@ -170,7 +123,7 @@ class Tap:
 
     Parameters
     ----------
-    plan : Plan
+    plan : StepPlan
     model : keras.Model
         For its output names.
     mark : callable
@@ -182,7 +135,7 @@ class Tap:
         weights are what the forward pass uses (JAX's stateless scope).
     """
 
-    def __init__(self, plan: Plan, model: Any, mark: Callable[[Any], Any],
+    def __init__(self, plan: StepPlan, model: Any, mark: Callable[[Any], Any],
                  dense: Callable[[Any, Any, bool], Any]) -> None:
         self.plan = plan
         self.mark = mark
@@ -220,7 +173,7 @@ class Tap:
         reshape : callable
             The backend's reshape.
         """
-        selected = select_output(outputs, self.plan.output, self.output_names)
+        selected = pick_output(outputs, self.plan.output, self.output_names)
         shape = (self.plan.layer_shape[0], self.plan.n_outputs)
         selected = reshape(selected, shape)
         probabilities = selected if self.plan.probabilities else None
@@ -229,33 +182,7 @@ class Tap:
         return reshape(self.logits, shape), probabilities
 
 
-@dataclass(frozen=True)
-class TargetRequest:
-    """Which outputs to differentiate: the ``top`` k (negative: lowest) by score,
-    chosen inside the compiled function, or ``given`` indices ``(batch, T)``."""
-
-    top: Optional[int] = None
-    given: Any = None
-
-    @property
-    def count(self) -> int:
-        """Number of targets per document."""
-        return abs(int(self.top)) if self.top is not None else int(self.given.shape[1])
-
-    @property
-    def key(self) -> Tuple[str, int]:
-        """What a compiled function depends on."""
-        return ('top', int(self.top)) if self.top is not None else ('given', self.count)
-
-    def given_indices(self, batch: int) -> np.ndarray:
-        """The given indices as an int32 ``(batch, T)`` array (``T = 0`` for top-k),
-        the compiled function's second argument."""
-        if self.given is None:
-            return np.zeros((batch, 0), np.int32)
-        return np.asarray(self.given, np.int32)
-
-
-def step_key(backend: str, plan: Plan, docs: np.ndarray, request: TargetRequest) -> Tuple:
+def step_key(backend: str, plan: StepPlan, docs: np.ndarray, request: TargetRequest) -> Tuple:
     """Cache key of the compiled step of ``backend`` for this call: it is
     traced once per (layer, input signature, score mode, output, targets)."""
     return (backend, plan.layer_path, docs.shape, str(docs.dtype), plan.head_kind,

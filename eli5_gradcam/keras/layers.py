@@ -7,7 +7,9 @@ walked too; their layers are named by path, ``'resnet50/conv5_block3_out'``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, List, Optional, Sequence, Tuple
+
+from ..nn.errors import ModelNotSupported
 
 __all__ = ['LayerRecord', 'is_model', 'walk_layers', 'resolve_layer', 'choose_layer',
            'final_activation', 'head_kind']
@@ -61,17 +63,17 @@ def walk_layers(model: Any) -> List[Tuple[str, Any]]:
     return found
 
 
-def _candidates_text(records: Sequence[LayerRecord], rank: Optional[int]) -> str:
-    names = [r.path for r in records if _suitable(r, rank)] or [r.path for r in records]
+def _candidates_text(records: Sequence[LayerRecord], spatial_ndim: Optional[int]) -> str:
+    names = [r.path for r in records if _suitable(r, spatial_ndim)] or [r.path for r in records]
     shown = ', '.join(names[-SHOWN:][::-1])
     return shown + (', ...' if len(names) > SHOWN else '')
 
 
-def _suitable(record: LayerRecord, rank: Optional[int]) -> bool:
+def _suitable(record: LayerRecord, spatial_ndim: Optional[int]) -> bool:
     shape = record.shape
     if record.is_model or shape is None or len(shape) < 3:
         return False
-    if rank is not None and len(shape) != rank:
+    if spatial_ndim is not None and len(shape) != spatial_ndim + 2:
         return False
     spatial = shape[1:-1]
     if any(s is None for s in spatial):
@@ -82,33 +84,39 @@ def _suitable(record: LayerRecord, rank: Optional[int]) -> bool:
     return size > 1
 
 
-def choose_layer(records: Sequence[LayerRecord], rank: Optional[int]) -> LayerRecord:
+def choose_layer(records: Sequence[LayerRecord], spatial_ndim: Optional[int]) -> LayerRecord:
     """The last layer (in execution order) whose output has spatial extent.
 
     Parameters
     ----------
     records : sequence of LayerRecord
         From a probe run, in completion order.
-    rank : int or None
-        Wanted rank of the layer's output, batch and channels included:
-        4 for images, 3 for text and signals, None for any.
+    spatial_ndim : int or None
+        Spatial axes the layer's output must have (batch and channels
+        excluded): 2 for images, 1 for text and signals, None for any.
 
     Returns
     -------
     LayerRecord
+
+    Raises
+    ------
+    ModelNotSupported
+        No layer has such an output: Grad-CAM cannot explain the model.
     """
     for record in reversed(records):
-        if _suitable(record, rank):
+        if _suitable(record, spatial_ndim):
             return record
     seen = ', '.join(f'{r.path} {r.shape}' for r in records[-SHOWN:])
-    wanted = f'rank-{rank} ' if rank is not None else ''
-    raise ValueError(f'layer=None: no layer of the model gives a {wanted}output with spatial '
-                     f'or sequence extent (batch, *positions, channels) to explain; '
-                     f'last layers seen: {seen}. Pass layer= explicitly')
+    wanted = f'{spatial_ndim}-D ' if spatial_ndim is not None else ''
+    raise ModelNotSupported(
+        f'layer=None: no layer of the model gives a {wanted}output with spatial or sequence '
+        f'extent (batch, *positions, channels) to explain; last layers seen: {seen}. Pass '
+        'layer= explicitly')
 
 
 def resolve_layer(model: Any, layer: object, records: Sequence[LayerRecord],
-                  rank: Optional[int]) -> LayerRecord:
+                  spatial_ndim: Optional[int]) -> LayerRecord:
     """Find the layer the user named.
 
     Parameters
@@ -119,7 +127,7 @@ def resolve_layer(model: Any, layer: object, records: Sequence[LayerRecord],
         a path ``'base/name'``); an index into ``model.layers``; a layer object.
     records : sequence of LayerRecord
         From a probe run.
-    rank : int or None
+    spatial_ndim : int or None
         See :func:`choose_layer`.
 
     Returns
@@ -127,7 +135,7 @@ def resolve_layer(model: Any, layer: object, records: Sequence[LayerRecord],
     LayerRecord
     """
     if layer is None:
-        return choose_layer(records, rank)
+        return choose_layer(records, spatial_ndim)
     tree = walk_layers(model)
     target: Any
     if isinstance(layer, bool):
@@ -145,7 +153,7 @@ def resolve_layer(model: Any, layer: object, records: Sequence[LayerRecord],
             matches = [obj for path, obj in tree if path.rsplit('/', 1)[-1] == layer]
         if not matches:
             raise ValueError(f'layer {layer!r} not found in model; layers with spatial '
-                             f'output: {_candidates_text(records, rank)}')
+                             f'output: {_candidates_text(records, spatial_ndim)}')
         if len({id(m) for m in matches}) > 1:
             paths = [path for path, obj in tree if path.rsplit('/', 1)[-1] == layer]
             raise ValueError(f'layer {layer!r} is ambiguous: it names {paths}; '
@@ -156,7 +164,7 @@ def resolve_layer(model: Any, layer: object, records: Sequence[LayerRecord],
         if not any(obj is layer for _, obj in tree):
             raise ValueError(f'layer: the Layer {getattr(layer, "name", layer)!r} is not '
                              f'part of the model; layers with spatial output: '
-                             f'{_candidates_text(records, rank)}')
+                             f'{_candidates_text(records, spatial_ndim)}')
     else:
         raise TypeError('layer must be None, a layer name (str), an index into model.layers '
                         f'(int) or a Layer; got {type(layer).__name__}')
@@ -164,14 +172,14 @@ def resolve_layer(model: Any, layer: object, records: Sequence[LayerRecord],
         if record.layer is target:
             if record.is_model:
                 raise ValueError(f'layer {record.path!r} is a whole model; name one of its '
-                                 f'layers instead, e.g. {_candidates_text(records, rank)}')
+                                 f'layers instead, e.g. {_candidates_text(records, spatial_ndim)}')
             if record.shape is None:
                 raise ValueError(f'layer {record.path!r} does not return a single tensor; '
                                  'pass another layer')
             return record
     raise ValueError(f'layer {getattr(target, "name", target)!r} is not called when the '
                      'model runs on doc; layers with spatial output: '
-                     f'{_candidates_text(records, rank)}')
+                     f'{_candidates_text(records, spatial_ndim)}')
 
 
 def final_activation(layer: Any) -> Optional[str]:
@@ -202,8 +210,3 @@ def head_kind(layer: Any) -> Optional[str]:
     if 'Softmax' in names or 'Activation' in names:
         return 'input'
     return None
-
-
-def records_by_path(records: Sequence[LayerRecord]) -> Dict[str, LayerRecord]:
-    """The last record of each path."""
-    return {r.path: r for r in records}

@@ -13,7 +13,9 @@ import functools
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, List, Sequence, Tuple
 
-__all__ = ['OutputHook', 'wrapped_calls']
+from ..nn.errors import model_boundary, pass_through
+
+__all__ = ['OutputHook', 'wrapped_calls', 'call_model']
 
 #: ``hook(layer, inputs_args, outputs) -> outputs``: sees (and may replace) a
 #: layer's output.
@@ -24,9 +26,17 @@ _MISSING = object()
 
 def _wrap(layer: Any, original: Callable[..., Any], hook: OutputHook) -> Callable[..., Any]:
     @functools.wraps(original)
+    @pass_through
     def call(*args: Any, **kwargs: Any) -> Any:
         return hook(layer, args, original(*args, **kwargs))
     return call
+
+
+@model_boundary
+def call_model(model: Any, inputs: Any, **kwargs: Any) -> Any:
+    """``model(inputs, **kwargs)``: where an explanation calls the user's model
+    (what is raised below, outside this package, is the model's doing)."""
+    return model(inputs, **kwargs)
 
 
 @contextmanager

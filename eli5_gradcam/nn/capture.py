@@ -2,11 +2,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Dict, Optional
 
 import numpy as np
 
-__all__ = ['LayerCapture']
+__all__ = ['LayerCapture', 'FINAL_ACTIVATIONS', 'SCORE_NAMES']
+
+#: Final activations an adapter may report (what the model's last layer applies).
+FINAL_ACTIVATIONS = ('softmax', 'log_softmax', 'sigmoid')
+
+#: What differentiated scores are, by the final activation whose input they are.
+SCORE_NAMES: Dict[Optional[str], str] = {
+    'softmax': 'pre-softmax logit', 'log_softmax': 'pre-softmax logit',
+    'sigmoid': 'pre-sigmoid logit', None: 'model output'}
 
 
 @dataclass(frozen=True)
@@ -15,7 +23,8 @@ class LayerCapture:
 
     This is the whole contract between an adapter (``keras/``, ``pytorch/``)
     and the framework-agnostic core: the adapter runs the model once and fills
-    this in; the core does every bit of heatmap math.
+    this in; the core does every bit of heatmap math and makes every decision
+    about the output (:attr:`score_name`, :attr:`is_regression`).
 
     Attributes
     ----------
@@ -25,15 +34,17 @@ class LayerCapture:
         ``(batch, targets, *spatial, channels)``: the gradient of each
         target's score with respect to ``activations``.
     scores : numpy.ndarray
-        ``(batch, outputs)``: the scores that were differentiated (pre-softmax
-        logits or the raw output, see ``score_name``).
+        ``(batch, outputs)``: the scores that were differentiated.
     targets : numpy.ndarray
         ``(batch, targets)`` int: the output index of each target.
     layer_name : str
         The chosen layer, as the user would name it.
-    score_name : str
-        What ``scores`` are, for the explanation's description
-        (e.g. ``'pre-softmax logit'`` or ``'model output'``).
+    final_activation : {'softmax', 'log_softmax', 'sigmoid', None}
+        What the model's last layer applies to give its output, where the
+        adapter can see it.
+    logits : bool
+        ``scores`` are the input of ``final_activation`` (``score='auto'``),
+        not the model's output.
     probabilities : numpy.ndarray, optional
         ``(batch, outputs)`` class probabilities, where the adapter knows them.
     """
@@ -43,10 +54,26 @@ class LayerCapture:
     scores: np.ndarray
     targets: np.ndarray
     layer_name: str
-    score_name: str
+    final_activation: Optional[str] = None
+    logits: bool = False
     probabilities: Optional[np.ndarray] = None
+
+    def __post_init__(self) -> None:
+        if self.final_activation not in FINAL_ACTIVATIONS + (None,):
+            raise ValueError(f'final_activation must be one of {FINAL_ACTIVATIONS} or None; '
+                             f'got {self.final_activation!r}')
 
     @property
     def spatial_shape(self) -> tuple:
         """Shape of the layer's spatial (or sequence) axes."""
         return tuple(self.activations.shape[1:-1])
+
+    @property
+    def score_name(self) -> str:
+        """What ``scores`` are, for the explanation's description."""
+        return SCORE_NAMES[self.final_activation if self.logits else None]
+
+    @property
+    def is_regression(self) -> bool:
+        """One output and no final softmax or sigmoid: a regression value."""
+        return self.scores.shape[1] == 1 and self.final_activation is None

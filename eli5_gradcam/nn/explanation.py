@@ -2,7 +2,7 @@
 
 :func:`explain_capture` is the one place where heatmaps become
 :class:`eli5.base.Explanation` objects, for every framework.  The kind of
-input decides the shape of the result:
+input decides the shape of the result, one builder per kind:
 
 * ``'image'``: a 2-D heatmap per target at the layer's resolution and
   ``Explanation.image``, which :func:`eli5.format_as_image` overlays;
@@ -13,25 +13,26 @@ input decides the shape of the result:
 """
 from __future__ import annotations
 
-from typing import List, Optional, Sequence, Union
+from dataclasses import dataclass
+from typing import Any, List, Optional, Sequence, Tuple
 
+import attr
 import numpy as np
 from eli5.base import Explanation, FeatureWeights, TargetExplanation
 from PIL import Image
 
 from .capture import LayerCapture
 from .features import fewer_feature_weights, ranked_feature_weights
-from .gradcam import METHOD_TITLES, compute_heatmaps, normalize_heatmaps, resolve_method
-from .image import doc_to_image, looks_like_image
-from .targets import TargetNames, target_labels
+from .gradcam import METHOD_TITLES, compute_heatmaps, normalize_heatmaps
+from .image import doc_to_image
+from .kinds import KINDS
+from .options import ExplainOptions
+from .targets import target_labels
 from .text import (TokenLayout, as_tokens, padding_mask, resize_heatmap, strip_padding,
                    token_feature_weights, token_layout, weighted_spans)
 
-__all__ = ['KINDS', 'input_kind', 'check_documents', 'explain_capture',
-           'position_feature_weights']
-
-#: The kinds of explanation.
-KINDS = ('image', 'text', 'other')
+__all__ = ['GradCAMExplanation', 'explain_capture', 'not_supported',
+           'position_feature_weights', 'TOP_POSITIONS', 'STRONGEST_TOKENS']
 
 #: How many heatmap positions ``format_as_text`` lists for image/other kinds.
 TOP_POSITIONS = 10
@@ -40,78 +41,35 @@ TOP_POSITIONS = 10
 STRONGEST_TOKENS = 5
 
 
-def input_kind(doc_shape: Sequence[int], *, image: object = None,
-               tokens: object = None) -> str:
-    """Decide the kind of explanation from the arguments and the doc's shape.
+@attr.s(slots=True, init=False, eq=True)
+class GradCAMExplanation(Explanation):
+    """An :class:`eli5.base.Explanation` that also says which layer was explained.
 
-    Parameters
+    Every eli5 formatter takes it as an ``Explanation``.
+
+    Attributes
     ----------
-    doc_shape : sequence of int
-        Shape of the document, batch axis included.
-    image : PIL.Image.Image, optional
-        Given: an image explanation.
-    tokens : list of str, optional
-        Given: a text explanation.
-
-    Returns
-    -------
-    str
-        ``'image'``, ``'text'`` or ``'other'``.
+    layer : str
+        The explained layer, named as the user's model names it (a dotted
+        name from ``named_modules()`` for PyTorch, a layer path for Keras):
+        pass it back as ``layer=`` to explain the same layer again.
     """
-    if tokens is not None and image is not None:
-        raise ValueError('pass either image= (an image model) or tokens= (a text model), '
-                         'not both')
-    if tokens is not None:
-        return 'text'
-    if image is not None:
-        if not isinstance(image, Image.Image):
-            raise TypeError('image must be a PIL.Image.Image (the picture to draw the '
-                            f'heatmap on); got {type(image).__name__}')
-        return 'image'
-    return 'image' if looks_like_image(tuple(doc_shape)) else 'other'
+
+    layer: Optional[str] = attr.ib(default=None)
+
+    def __init__(self, *args: Any, layer: Optional[str] = None, **kwargs: Any) -> None:
+        Explanation.__init__(self, *args, **kwargs)
+        self.layer = layer
 
 
-def check_documents(shape: Sequence[int], *, kind: str, single: bool,
-                    images: Optional[Sequence[object]] = None,
-                    tokens: Optional[Sequence[object]] = None) -> Optional[List[List[str]]]:
-    """Check the per-document arguments against the batch; the token lists for text.
+def not_supported(estimator: str, reason: str) -> Explanation:
+    """eli5's answer for a model it cannot explain: an ``Explanation`` with ``error``.
 
-    Parameters
-    ----------
-    shape : sequence of int
-        Shape of the documents, batch first.
-    kind : {'image', 'text', 'other'}
-    single : bool
-        :func:`eli5.explain_prediction` (one document) rather than a batch.
-    images : sequence, optional
-        One picture per document.
-    tokens : sequence, optional
-        One token list per document.
-
-    Returns
-    -------
-    list of list of str, or None
-        The validated tokens of each document (text kind only).
+    eli5 0.16 (and its test suite) expect ``error`` to say that the estimator
+    is not supported; ``reason`` says why.
     """
-    batch = int(shape[0])
-    if single and batch != 1:
-        raise ValueError(f'doc must hold one document (a batch axis of 1); got a batch of '
-                         f'{batch} (shape {tuple(shape)}): use '
-                         'eli5_gradcam.explain_predictions(model, docs) for many documents')
-    if images is not None and len(images) != batch:
-        raise ValueError(f'images: got {len(images)} images for {batch} documents')
-    if kind != 'text':
-        return None
-    if tokens is None or len(tokens) != batch:
-        raise ValueError(f'tokens: got {0 if tokens is None else len(tokens)} token lists '
-                         f'for {batch} documents')
-    token_lists = [as_tokens(item) for item in tokens]
-    for item in token_lists:
-        if len(shape) == 2 and len(item) != shape[1]:
-            raise ValueError(f'tokens has {len(item)} tokens but doc has {shape[1]} '
-                             f'positions (shape {tuple(shape)}); give one token per '
-                             'position (padding included)')
-    return token_lists
+    return Explanation(estimator, error=f'model {estimator!r} is not supported by '
+                                        f'Grad-CAM: {reason}')
 
 
 def _position_name(index: tuple) -> str:
@@ -145,18 +103,17 @@ def position_feature_weights(heatmap: np.ndarray, top: int = TOP_POSITIONS) -> F
         heatmap, lambda i: _position_name(np.unravel_index(i, shape)), top)
 
 
-def _description(capture: LayerCapture, method: str, relu: bool,
-                 counterfactual: bool, kind: str) -> str:
+def _description(capture: LayerCapture, options: ExplainOptions, kind: str) -> str:
     shape = 'x'.join(str(s) for s in capture.spatial_shape)
     channels = capture.activations.shape[-1]
     parts = [
-        f"{METHOD_TITLES[method]} on layer '{capture.layer_name}' "
+        f"{METHOD_TITLES[options.method]} on layer '{capture.layer_name}' "
         f'({shape} positions, {channels} channels), from the gradient of '
         f"each target's {capture.score_name}.",
     ]
-    if counterfactual:
+    if options.counterfactual:
         parts.append('Counterfactual: the map shows what lowers the score.')
-    if relu:
+    if options.relu:
         parts.append('Only positive evidence is kept (relu); values in [0, 1].')
     else:
         parts.append('Signed map (relu off): negative values lower the score; '
@@ -166,24 +123,90 @@ def _description(capture: LayerCapture, method: str, relu: bool,
     return ' '.join(parts)
 
 
+@dataclass(frozen=True)
+class Documents:
+    """The inputs of one batch, as the builders need them.
+
+    Attributes
+    ----------
+    docs : numpy.ndarray, optional
+        The documents, batch first: used to draw images when ``images`` is
+        not given and to find padding by ``pad_value``.
+    images : sequence of PIL.Image.Image or None, optional
+        One picture per document to overlay (``None`` entries: from ``docs``).
+    tokens : sequence, optional
+        One token list per document (text kind).
+    channels_first : bool, optional
+        Layout of image ``docs``; guessed when None.
+    """
+
+    docs: Optional[np.ndarray] = None
+    images: Optional[Sequence[Optional[Image.Image]]] = None
+    tokens: Optional[Sequence[object]] = None
+    channels_first: Optional[bool] = None
+
+
+def _image_of(documents: Documents, item: int) -> Optional[Image.Image]:
+    given = documents.images[item] if documents.images is not None else None
+    if given is not None:
+        return given.convert('RGBA') if given.mode != 'RGBA' else given
+    if documents.docs is not None:
+        return doc_to_image(documents.docs[item:item + 1],
+                            channels_first=documents.channels_first)
+    return None
+
+
+def _text_maps(raw: np.ndarray, documents: Documents, item: int, options: ExplainOptions
+               ) -> Tuple[np.ndarray, List[str], TokenLayout]:
+    """One document's maps resized to its tokens, padding removed, normalised."""
+    if documents.tokens is None:
+        raise ValueError('tokens are required for a text explanation')
+    tokens = as_tokens(documents.tokens[item])
+    heatmaps = resize_heatmap(raw, len(tokens), options.interpolation_kind)
+    if options.pad_value is not None or options.pad_token is not None:
+        mask = padding_mask(tokens, doc=None if documents.docs is None else documents.docs[item],
+                            pad_value=options.pad_value, pad_token=options.pad_token,
+                            padding=options.padding)
+        tokens, heatmaps = strip_padding(tokens, heatmaps, mask)
+    heatmaps = normalize_heatmaps(heatmaps, spatial_ndim=1, relu=options.relu)
+    return heatmaps, tokens, token_layout(tokens)
+
+
+def _target_explanation(capture: LayerCapture, item: int, index: int, label: Any,
+                        heatmap: np.ndarray,
+                        text: Optional[Tuple[List[str], TokenLayout]]) -> TargetExplanation:
+    """One target of one document: scores, heatmap and its feature weights."""
+    if text is not None:
+        tokens, layout = text
+        features = token_feature_weights(tokens, heatmap)
+        spans = weighted_spans(tokens, heatmap, layout=layout,
+                               other=fewer_feature_weights(features, STRONGEST_TOKENS))
+    else:
+        features, spans = position_feature_weights(heatmap), None
+    proba = (None if capture.probabilities is None
+             else float(capture.probabilities[item, index]))
+    return TargetExplanation(target=label, feature_weights=features, proba=proba,
+                             score=float(capture.scores[item, index]),
+                             weighted_spans=spans, heatmap=heatmap)
+
+
+def _check_layer_rank(capture: LayerCapture, kind: str) -> None:
+    spatial_ndim = len(capture.spatial_shape)
+    wanted = {'image': (2, 'a 2-D (height x width)'), 'text': (1, 'a sequence (1-D)')}
+    if kind in wanted and spatial_ndim != wanted[kind][0]:
+        raise ValueError(f"layer '{capture.layer_name}' gives {spatial_ndim} spatial axes "
+                         f'{capture.spatial_shape}; {"an" if kind == "image" else "a"} '
+                         f'{kind} explanation needs a layer with {wanted[kind][1]} output: '
+                         'pass another layer=')
+
+
 def explain_capture(capture: LayerCapture,
                     *,
                     estimator: str,
                     kind: str,
-                    docs: Optional[np.ndarray] = None,
-                    images: Optional[Sequence[Optional[Image.Image]]] = None,
-                    tokens: Optional[Sequence[object]] = None,
-                    pad_value: object = None,
-                    pad_token: Optional[str] = None,
-                    padding: Optional[str] = None,
-                    interpolation_kind: str = 'linear',
-                    method: str = 'gradcam',
-                    relu: bool = True,
-                    counterfactual: bool = False,
-                    target_names: Optional[TargetNames] = None,
-                    is_regression: bool = False,
-                    channels_first: Optional[bool] = None) -> List[Explanation]:
-    """Turn one capture into one :class:`eli5.base.Explanation` per document.
+                    options: ExplainOptions = ExplainOptions(),
+                    documents: Documents = Documents()) -> List[Explanation]:
+    """Turn one capture into one :class:`GradCAMExplanation` per document.
 
     Parameters
     ----------
@@ -192,104 +215,41 @@ def explain_capture(capture: LayerCapture,
     estimator : str
         Name of the model, for ``Explanation.estimator``.
     kind : {'image', 'text', 'other'}
-        See :func:`input_kind`.
-    docs : numpy.ndarray, optional
-        The inputs (batch first), numpy: used to draw images when ``images``
-        is not given and to find padding by ``pad_value``.
-    images : sequence of PIL.Image.Image or None, optional
-        One picture per document to overlay (``None`` entries: from ``docs``).
-    tokens : sequence, optional
-        One token list per document (text kind).
-    pad_value, pad_token, padding
-        Padding to strip from text, see :func:`~eli5_gradcam.nn.text.padding_mask`.
-    interpolation_kind : str
-        How the layer's sequence is resized to the tokens.
-    method, relu, counterfactual
-        See :func:`~eli5_gradcam.nn.gradcam.compute_heatmaps`.
-    target_names : sequence or mapping, optional
-        Names of the outputs.
-    is_regression : bool
-        The model's single output is a regression value.
-    channels_first : bool, optional
-        Layout of image ``docs``; guessed when None.
+        See :func:`~eli5_gradcam.nn.kinds.input_kind`.
+    options : ExplainOptions
+        ``method``, ``relu``, ``counterfactual``, ``target_names``, padding
+        and interpolation are read from it.
+    documents : Documents
+        The batch's documents, pictures and tokens.
 
     Returns
     -------
-    list of eli5.base.Explanation
+    list of GradCAMExplanation
     """
     if kind not in KINDS:
         raise ValueError(f'kind must be one of {KINDS}; got {kind!r}')
-    method = resolve_method(method)
-    spatial_ndim = len(capture.spatial_shape)
-    if kind == 'image' and spatial_ndim != 2:
-        raise ValueError(f"layer '{capture.layer_name}' gives {spatial_ndim} spatial axes "
-                         f'{capture.spatial_shape}; an image explanation needs a layer with '
-                         'a 2-D (height x width) output: pass another layer=')
-    if kind == 'text' and spatial_ndim != 1:
-        raise ValueError(f"layer '{capture.layer_name}' gives {spatial_ndim} spatial axes "
-                         f'{capture.spatial_shape}; a text explanation needs a layer with '
-                         'a sequence (1-D) output: pass another layer=')
-    raw = compute_heatmaps(capture.activations, capture.gradients, method=method,
-                           relu=relu, counterfactual=counterfactual)
-    batch = raw.shape[0]
+    _check_layer_rank(capture, kind)
+    raw = compute_heatmaps(capture.activations, capture.gradients, method=options.method,
+                           relu=options.relu, counterfactual=options.counterfactual)
     n_outputs = capture.scores.shape[1]
-    description = _description(capture, method, relu, counterfactual, kind)
-    explanations = []
-    for item in range(batch):
+    description = _description(capture, options, kind)
+    explanations: List[Explanation] = []
+    for item in range(raw.shape[0]):
         indices = [int(i) for i in capture.targets[item]]
-        labels = target_labels(indices, target_names, n_outputs)
+        labels = target_labels(indices, options.target_names, n_outputs)
         image: Optional[Image.Image] = None
-        item_tokens: Optional[List[str]] = None
-        layout: Optional[TokenLayout] = None
+        text: Optional[Tuple[List[str], TokenLayout]] = None
         if kind == 'text':
-            if tokens is None:
-                raise ValueError('tokens are required for a text explanation')
-            item_tokens = as_tokens(tokens[item])
-            heatmaps = resize_heatmap(raw[item], len(item_tokens), interpolation_kind)
-            if pad_value is not None or pad_token is not None:
-                mask = padding_mask(item_tokens,
-                                    doc=None if docs is None else docs[item],
-                                    pad_value=pad_value, pad_token=pad_token,
-                                    padding=padding)
-                item_tokens, heatmaps = strip_padding(item_tokens, heatmaps, mask)
-            heatmaps = normalize_heatmaps(heatmaps, spatial_ndim=1, relu=relu)
-            layout = token_layout(item_tokens)     # shared by the document's targets
+            heatmaps, tokens, layout = _text_maps(raw[item], documents, item, options)
+            text = (tokens, layout)
         else:
-            heatmaps = normalize_heatmaps(raw[item], spatial_ndim=spatial_ndim, relu=relu)
-            if kind == 'image':
-                given = images[item] if images is not None else None
-                if given is not None:
-                    image = given.convert('RGBA') if given.mode != 'RGBA' else given
-                elif docs is not None:
-                    image = doc_to_image(docs[item:item + 1], channels_first=channels_first)
-        targets = []
-        for column, (index, label) in enumerate(zip(indices, labels)):
-            heatmap = heatmaps[column]
-            proba = (None if capture.probabilities is None
-                     else float(capture.probabilities[item, index]))
-            target: Union[int, str] = label
-            if item_tokens is not None:
-                features = token_feature_weights(item_tokens, heatmap)
-                spans = weighted_spans(item_tokens, heatmap, layout=layout,
-                                       other=fewer_feature_weights(features,
-                                                                   STRONGEST_TOKENS))
-            else:
-                features = position_feature_weights(heatmap)
-                spans = None
-            targets.append(TargetExplanation(
-                target=target,
-                feature_weights=features,
-                proba=proba,
-                score=float(capture.scores[item, index]),
-                weighted_spans=spans,
-                heatmap=heatmap,
-            ))
-        explanations.append(Explanation(
-            estimator=estimator,
-            description=description,
-            method=METHOD_TITLES[method],
-            is_regression=is_regression,
-            targets=targets,
-            image=image,
-        ))
+            heatmaps = normalize_heatmaps(raw[item], spatial_ndim=raw.ndim - 2,
+                                          relu=options.relu)
+            image = _image_of(documents, item) if kind == 'image' else None
+        targets = [_target_explanation(capture, item, index, label, heatmaps[column], text)
+                   for column, (index, label) in enumerate(zip(indices, labels))]
+        explanations.append(GradCAMExplanation(
+            estimator=estimator, description=description,
+            method=METHOD_TITLES[options.method], is_regression=capture.is_regression,
+            targets=targets, image=image, layer=capture.layer_name))
     return explanations

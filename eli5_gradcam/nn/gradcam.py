@@ -13,14 +13,12 @@ volumes.  Nothing loops over channels, targets or documents in Python.
 """
 from __future__ import annotations
 
-import functools
-import os
-import sys
 import warnings
 from typing import Callable, Dict, Tuple
 
-import eli5
 import numpy as np
+
+from .errors import user_stacklevel
 
 __all__ = [
     'EPS',
@@ -52,27 +50,6 @@ class FlatHeatmapWarning(UserWarning):
     a layer whose gradients are zero (a dead or disconnected layer), or a
     layer with a single spatial position.
     """
-
-
-# Frames in these places are library code, not the caller's: this package,
-# eli5, and functools (eli5's singledispatch wrapper).
-_LIBRARY_DIRS = (os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep,
-                 os.path.dirname(os.path.abspath(eli5.__file__)) + os.sep,
-                 os.path.abspath(functools.__file__))
-
-
-def user_stacklevel() -> int:
-    """``stacklevel`` that points a warning at the first frame outside this
-    package and eli5 (the user's call), for ``warnings.warn``."""
-    level = 1
-    frame = sys._getframe(1)
-    while frame is not None:
-        filename = os.path.abspath(frame.f_code.co_filename)
-        if not filename.startswith(_LIBRARY_DIRS):
-            return level
-        frame = frame.f_back  # type: ignore[assignment]
-        level += 1
-    return level
 
 
 def _check_pair(activations: np.ndarray, gradients: np.ndarray) -> None:

@@ -1,43 +1,41 @@
-"""The keyword arguments every adapter shares, checked once.
+"""Every keyword argument of an explanation, validated once, in one frozen object.
 
-Adapters call :func:`check_options` first thing, so that a bad argument is
-reported the same way whatever the framework, before any model is run.
+:class:`ExplainOptions` is the one place an option is added: its field (with
+the default), its check in ``__post_init__`` and its line in the docstring.
+The public functions (``explain_prediction_pytorch``,
+``explain_prediction_keras``, ``explain_predictions``, the CLI) build it from
+their keywords with :meth:`ExplainOptions.from_keywords` and hand it to the
+one driver, :func:`eli5_gradcam.nn.driver.explain_documents`; their keyword
+signature is this class's (see :func:`with_options_signature`).
 """
 from __future__ import annotations
 
+import dataclasses
+import inspect
+import numbers
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Callable, Collection, Mapping, Optional, Sequence, Tuple, TypeVar
 
 import numpy as np
 
 from .gradcam import resolve_method
-from .text import PADDING_SIDES, INTERPOLATION_KINDS
+from .targets import is_index
+from .text import INTERPOLATION_KINDS, PADDING_SIDES
 
-__all__ = ['SCORES', 'ExplainOptions', 'check_options']
+__all__ = ['SCORES', 'ExplainOptions', 'with_options_signature', 'check_bool']
 
 #: Accepted values of ``score``.
 SCORES = ('auto', 'output')
 
 
-@dataclass(frozen=True)
-class ExplainOptions:
-    """Validated, framework-independent options of one explanation."""
-
-    method: str
-    relu: bool
-    counterfactual: bool
-    score: str
-    padding: Optional[str]
-    interpolation_kind: str
-
-
-def _check_bool(name: str, value: Any) -> bool:
+def check_bool(name: str, value: Any) -> bool:
+    """``value`` as a bool, or a TypeError naming ``name``."""
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f'{name} must be True or False; got {type(value).__name__} {value!r}')
     return bool(value)
 
 
-def _check_str(name: str, value: Any, allowed: tuple) -> None:
+def _check_choice(name: str, value: Any, allowed: tuple) -> None:
     if not (isinstance(value, str) or (value is None and None in allowed)):
         raise TypeError(f'{name} must be one of {allowed}; got {type(value).__name__} '
                         f'{value!r}')
@@ -45,35 +43,199 @@ def _check_str(name: str, value: Any, allowed: tuple) -> None:
         raise ValueError(f'{name} must be one of {allowed}; got {value!r}')
 
 
-def check_options(*, method: Any = 'gradcam', relu: Any = True, counterfactual: Any = False,
-                  score: Any = 'auto', padding: Any = None,
-                  interpolation_kind: Any = 'linear', top_targets: Any = None,
-                  targets: Any = None) -> ExplainOptions:
-    """Validate the shared keyword arguments.
+def _as_targets(targets: Any) -> Optional[Tuple[Any, ...]]:
+    if targets is None:
+        return None
+    if is_index(targets) or isinstance(targets, (str, np.str_)):
+        items: Tuple[Any, ...] = (targets,)
+    elif isinstance(targets, np.ndarray):
+        items = tuple(targets.ravel().tolist())
+    elif isinstance(targets, Sequence) and not isinstance(targets, bytes):
+        items = tuple(targets)
+    else:
+        raise TypeError('targets must be a list of int indices or str names, or None; '
+                        f'got {type(targets).__name__}')
+    if not items:
+        raise ValueError('targets is empty; pass None for the top prediction')
+    for item in items:
+        if not (is_index(item) or isinstance(item, (str, np.str_))):
+            raise TypeError('targets must hold int indices or str names; '
+                            f'got {type(item).__name__} {item!r}')
+    return tuple(int(t) if is_index(t) else str(t) for t in items)
+
+
+def _check_target_names(target_names: Any) -> None:
+    if target_names is None or isinstance(target_names, Mapping):
+        return
+    if isinstance(target_names, (str, bytes)) or not isinstance(
+            target_names, (Sequence, np.ndarray)):
+        raise TypeError('target_names must be a list of names (one per output) or a '
+                        f'dict {{index: name}}; got {type(target_names).__name__}')
+
+
+@dataclass(frozen=True)
+class ExplainOptions:
+    """Validated options of one explanation, the same for every framework.
+
+    Attributes
+    ----------
+    targets : tuple of int or str, optional
+        Outputs to explain, by index or (with ``target_names``) by name, any
+        number of them, from one forward pass.  Default: the top prediction.
+    top_targets : int, optional
+        The ``k`` highest-scoring outputs (negative ``k``: the lowest).
+    target_names : list of str or dict, optional
+        Names of the outputs, shown in the explanation.
+    layer : str, int, layer object or None
+        The layer to explain; None chooses one (see the adapter's docs).
+    method : str
+        ``'gradcam'`` (default), ``'gradcam++'``, ``'layercam'``, ``'hirescam'``
+        (see :data:`eli5_gradcam.nn.gradcam.METHODS`).
+    relu : bool
+        Keep only positive evidence (default True); False keeps the sign.
+    counterfactual : bool
+        Explain what lowers the score (default False).
+    score : {'auto', 'output'}
+        ``'auto'``: the pre-softmax (pre-sigmoid) logit where the model visibly
+        ends in a softmax (sigmoid), else the raw output; ``'output'``: always
+        the raw output.
+    output : int or str, optional
+        For models with several outputs (a tuple, list, dict or Hugging Face
+        ``ModelOutput``), which one holds the scores.  None: the only output,
+        or the one named ``logits``; several others are an error.
+    pad_value : int or float, optional
+        Token id of padding in the document, removed from text explanations.
+    pad_token : str, optional
+        Padding token in ``tokens``, removed from text explanations.
+    padding : {'pre', 'post', None}
+        Which end the padding is on (None: either).
+    interpolation_kind : str
+        How the layer's sequence is resized to the tokens (scipy ``interp1d``
+        ``kind``, default ``'linear'``).
+    reshape : callable, optional
+        PyTorch only: maps a layer output of an unrecognised layout (batch
+        first) to ``(batch, *spatial, channels)``; applied to the activations
+        and the gradients alike.
+    """
+
+    targets: Optional[Tuple[Any, ...]] = None
+    top_targets: Optional[int] = None
+    target_names: Any = None
+    layer: Any = None
+    method: str = 'gradcam'
+    relu: bool = True
+    counterfactual: bool = False
+    score: str = 'auto'
+    output: Any = None
+    pad_value: Any = None
+    pad_token: Optional[str] = None
+    padding: Optional[str] = None
+    interpolation_kind: str = 'linear'
+    reshape: Optional[Callable[[Any], Any]] = None
+
+    def __post_init__(self) -> None:
+        put = object.__setattr__
+        put(self, 'targets', _as_targets(self.targets))
+        if self.targets is not None and self.top_targets is not None:
+            raise ValueError('pass either targets or top_targets, not both '
+                             f'(got targets={list(self.targets)!r}, '
+                             f'top_targets={self.top_targets!r})')
+        if self.top_targets is not None:
+            if not is_index(self.top_targets) or self.top_targets == 0:
+                raise ValueError('top_targets must be a non-zero int (negative: lowest '
+                                 f'scores first); got {self.top_targets!r}')
+            put(self, 'top_targets', int(self.top_targets))
+        _check_target_names(self.target_names)
+        put(self, 'method', resolve_method(self.method))
+        put(self, 'relu', check_bool('relu', self.relu))
+        put(self, 'counterfactual', check_bool('counterfactual', self.counterfactual))
+        _check_choice('score', self.score, SCORES)
+        _check_choice('padding', self.padding, PADDING_SIDES)
+        _check_choice('interpolation_kind', self.interpolation_kind, INTERPOLATION_KINDS)
+        if isinstance(self.output, bool) or not (self.output is None or isinstance(
+                self.output, (str, numbers.Integral))):
+            raise TypeError('output must be None, an int index or a str key/name; got '
+                            f'{type(self.output).__name__} {self.output!r}')
+        if self.pad_value is not None and (isinstance(self.pad_value, (bool, np.bool_)) or
+                                           not isinstance(self.pad_value, (numbers.Real,
+                                                                           np.number))):
+            raise TypeError('pad_value must be a number (the padding token id); got '
+                            f'{type(self.pad_value).__name__} {self.pad_value!r}')
+        if self.pad_token is not None and not isinstance(self.pad_token, str):
+            raise TypeError(f'pad_token must be a str or None; got '
+                            f'{type(self.pad_token).__name__} {self.pad_token!r}')
+        if self.reshape is not None and not callable(self.reshape):
+            raise TypeError(f'reshape must be a callable or None; got '
+                            f'{type(self.reshape).__name__}')
+
+    @property
+    def layer_key(self) -> Any:
+        """``layer`` as a cache key: names and indices as they are, objects by identity."""
+        if self.layer is None or isinstance(self.layer, (str, int)):
+            return (type(self.layer).__name__, self.layer)
+        return ('object', id(self.layer))
+
+    @classmethod
+    def names(cls) -> Tuple[str, ...]:
+        """The option keywords, in order."""
+        return tuple(f.name for f in dataclasses.fields(cls))
+
+    @classmethod
+    def from_keywords(cls, keywords: Mapping[str, Any], *, function: str,
+                      unsupported: Collection[str] = ()) -> 'ExplainOptions':
+        """Build the options from a public function's keyword arguments.
+
+        Parameters
+        ----------
+        keywords : mapping
+            The keywords the user passed.
+        function : str
+            The public function's name, for error messages.
+        unsupported : collection of str
+            Options this framework does not take (given non-default: TypeError).
+
+        Returns
+        -------
+        ExplainOptions
+        """
+        known = cls.names()
+        unknown = sorted(set(keywords) - set(known))
+        if unknown:
+            raise TypeError(f'{function}() got unexpected keyword argument(s) {unknown}; '
+                            f'it takes: {", ".join(known)}')
+        defaults = cls()
+        for name in unsupported:
+            if name in keywords and keywords[name] != getattr(defaults, name):
+                raise TypeError(f'{function}() does not take {name}= (it is for PyTorch '
+                                'models only)')
+        return cls(**keywords)
+
+    def replace(self, **changes: Any) -> 'ExplainOptions':
+        """A copy with some options changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+
+F = TypeVar('F', bound=Callable[..., Any])
+
+
+def with_options_signature(*, skip: Collection[str] = ()) -> Callable[[F], F]:
+    """Give a ``def f(model, doc, *, image=None, **options)`` function the full signature.
+
+    ``inspect.signature``, ``help()``, IDEs and Sphinx then show every option
+    with its default, from :class:`ExplainOptions`, in place of ``**options``
+    (one list of options, no copied signatures).
 
     Parameters
     ----------
-    method : str
-        ``'gradcam'``, ``'gradcam++'``, ``'layercam'`` or ``'hirescam'``.
-    relu, counterfactual : bool
-    score : {'auto', 'output'}
-        ``'auto'``: the pre-softmax logit when the model visibly ends in a
-        softmax, else the raw output; ``'output'``: always the raw output.
-    padding : {'pre', 'post', None}
-    interpolation_kind : str
-    top_targets, targets
-        Only checked for being given together.
-
-    Returns
-    -------
-    ExplainOptions
+    skip : collection of str
+        Options the function does not take.
     """
-    if targets is not None and top_targets is not None:
-        raise ValueError('pass either targets or top_targets, not both '
-                         f'(got targets={targets!r}, top_targets={top_targets!r})')
-    _check_str('score', score, SCORES)
-    _check_str('padding', padding, PADDING_SIDES)
-    _check_str('interpolation_kind', interpolation_kind, INTERPOLATION_KINDS)
-    return ExplainOptions(method=resolve_method(method), relu=_check_bool('relu', relu),
-                          counterfactual=_check_bool('counterfactual', counterfactual),
-                          score=score, padding=padding, interpolation_kind=interpolation_kind)
+    def decorate(function: F) -> F:
+        signature = inspect.signature(function)
+        own = [p for p in signature.parameters.values() if p.kind != p.VAR_KEYWORD]
+        options = [inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default)
+                   for f in dataclasses.fields(ExplainOptions) if f.name not in skip]
+        function.__signature__ = signature.replace(  # type: ignore[attr-defined]
+            parameters=own + options)
+        return function
+    return decorate

@@ -8,16 +8,18 @@ neither, the top prediction is explained.
 from __future__ import annotations
 
 import numbers
-from typing import Dict, List, Mapping, Optional, Sequence, Union
+from dataclasses import dataclass
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-__all__ = ['TargetNames', 'resolve_targets', 'target_labels', 'check_target_names']
+__all__ = ['TargetNames', 'is_index', 'TargetRequest', 'target_request', 'resolve_targets',
+           'target_labels', 'check_target_names']
 
 TargetNames = Union[Sequence[str], Mapping[int, str]]
 
 
-def _is_index(value: object) -> bool:
+def is_index(value: object) -> bool:
     return isinstance(value, (numbers.Integral, np.integer)) and not isinstance(value, bool)
 
 
@@ -41,7 +43,7 @@ def check_target_names(target_names: Optional[TargetNames],
         return None
     if isinstance(target_names, Mapping):
         names = dict(target_names)
-        bad = [k for k in names if not _is_index(k) or not 0 <= int(k) < n_outputs]
+        bad = [k for k in names if not is_index(k) or not 0 <= int(k) < n_outputs]
         if bad:
             raise ValueError(
                 f'target_names keys must be output indices in [0, {n_outputs}); '
@@ -58,7 +60,7 @@ def check_target_names(target_names: Optional[TargetNames],
 
 
 def _one_index(target: object, n_outputs: int, names: Optional[Dict[int, str]]) -> int:
-    if _is_index(target):
+    if is_index(target):
         index = int(target)  # type: ignore[call-overload]
         if not 0 <= index < n_outputs:
             raise ValueError(f'targets: index {index} is out of range; the model has '
@@ -78,9 +80,83 @@ def _one_index(target: object, n_outputs: int, names: Optional[Dict[int, str]]) 
                     f'got {type(target).__name__} {target!r}')
 
 
+@dataclass(frozen=True)
+class TargetRequest:
+    """Which outputs to differentiate, decided once from the options.
+
+    Either the ``top`` k outputs by score (negative: the lowest), chosen per
+    document after the forward pass (in numpy by :meth:`select`, or inside a
+    compiled function by the Keras backends, with the same tie rule: the
+    lower index first), or ``given`` indices, the same for every document.
+
+    Attributes
+    ----------
+    top : int, optional
+    given : numpy.ndarray, optional
+        ``(T,)`` int64 output indices.
+    """
+
+    top: Optional[int] = None
+    given: Optional[np.ndarray] = None
+
+    @property
+    def count(self) -> int:
+        """Number of targets per document."""
+        if self.top is not None:
+            return abs(int(self.top))
+        assert self.given is not None
+        return int(self.given.shape[0])
+
+    @property
+    def key(self) -> Tuple[str, int]:
+        """What a compiled function depends on."""
+        return ('top', int(self.top)) if self.top is not None else ('given', self.count)
+
+    def given_indices(self, batch: int) -> np.ndarray:
+        """The given indices as an int32 ``(batch, T)`` array (``T = 0`` for top-k)."""
+        if self.given is None:
+            return np.zeros((batch, 0), np.int32)
+        return np.tile(self.given.astype(np.int32), (batch, 1))
+
+    def select(self, scores: np.ndarray) -> np.ndarray:
+        """``(batch, T)`` int64 indices for ``(batch, outputs)`` scores."""
+        if self.given is not None:
+            return np.tile(self.given, (scores.shape[0], 1))
+        top = int(self.top or 1)
+        order = np.argsort(-scores if top > 0 else scores, axis=1, kind='stable')
+        return order[:, :abs(top)].astype(np.int64)
+
+
+def target_request(n_outputs: int, *, targets: Optional[Sequence[object]] = None,
+                   top_targets: Optional[int] = None,
+                   target_names: Optional[TargetNames] = None) -> TargetRequest:
+    """The :class:`TargetRequest` for a model with ``n_outputs`` scores.
+
+    Parameters
+    ----------
+    n_outputs : int
+    targets : sequence of int or str, optional
+        Explicit targets (validated by :class:`~eli5_gradcam.nn.options.ExplainOptions`),
+        looked up here against the outputs and ``target_names``.
+    top_targets : int, optional
+        ``k`` highest (negative: lowest); capped at ``n_outputs``.
+    target_names : sequence or mapping, optional
+
+    Returns
+    -------
+    TargetRequest
+    """
+    names = check_target_names(target_names, n_outputs)
+    if targets is None:
+        k = 1 if top_targets is None else int(top_targets)
+        return TargetRequest(top=int(np.sign(k)) * min(abs(k), n_outputs))
+    indices = [_one_index(t, n_outputs, names) for t in targets]
+    return TargetRequest(given=np.asarray(indices, dtype=np.int64))
+
+
 def resolve_targets(scores: np.ndarray,
                     *,
-                    targets: object = None,
+                    targets: Any = None,
                     top_targets: Optional[int] = None,
                     target_names: Optional[TargetNames] = None) -> np.ndarray:
     """Output indices to explain, for each document.
@@ -102,35 +178,15 @@ def resolve_targets(scores: np.ndarray,
     numpy.ndarray
         ``(batch, n_targets)`` int64 indices.
     """
+    from .options import ExplainOptions
     scores = np.asarray(scores)
     if scores.ndim != 2:
         raise ValueError(f'scores must be (batch, outputs), got shape {scores.shape}')
-    batch, n_outputs = scores.shape
-    names = check_target_names(target_names, n_outputs)
-    if targets is not None and top_targets is not None:
-        raise ValueError('pass either targets or top_targets, not both '
-                         f'(got targets={targets!r}, top_targets={top_targets!r})')
-    if top_targets is not None:
-        if not _is_index(top_targets) or top_targets == 0:
-            raise ValueError('top_targets must be a non-zero int (negative: lowest '
-                             f'scores first); got {top_targets!r}')
-        k = min(abs(int(top_targets)), n_outputs)
-        order = np.argsort(-scores if top_targets > 0 else scores, axis=1, kind='stable')
-        return order[:, :k].astype(np.int64)
-    if targets is None:
-        return np.argmax(scores, axis=1).astype(np.int64)[:, np.newaxis]
-    if _is_index(targets) or isinstance(targets, (str, np.str_)):
-        target_list: List[object] = [targets]
-    elif isinstance(targets, (Sequence, np.ndarray)) and not isinstance(targets, bytes):
-        target_list = list(np.asarray(targets).ravel()) if isinstance(
-            targets, np.ndarray) else list(targets)
-    else:
-        raise TypeError('targets must be a list of int indices or str names, or None; '
-                        f'got {type(targets).__name__}')
-    if not target_list:
-        raise ValueError('targets is empty; pass None for the top prediction')
-    indices = [_one_index(t, n_outputs, names) for t in target_list]
-    return np.tile(np.asarray(indices, dtype=np.int64), (batch, 1))
+    options = ExplainOptions(targets=targets, top_targets=top_targets,
+                             target_names=target_names)
+    return target_request(scores.shape[1], targets=options.targets,
+                          top_targets=options.top_targets,
+                          target_names=target_names).select(scores)
 
 
 def target_labels(indices: Sequence[int],

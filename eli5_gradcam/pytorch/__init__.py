@@ -10,6 +10,7 @@ pass and the gradients, as a :class:`~eli5_gradcam.nn.capture.LayerCapture`),
 :mod:`.state` (leaving the model as it was).
 """
 from .capture import capture_layer
-from .explain import explain_batch_pytorch, explain_prediction_pytorch
+from .explain import PYTORCH, capture_batch, explain_batch_pytorch, explain_prediction_pytorch
 
-__all__ = ['explain_prediction_pytorch', 'explain_batch_pytorch', 'capture_layer']
+__all__ = ['explain_prediction_pytorch', 'explain_batch_pytorch', 'capture_batch',
+           'capture_layer', 'PYTORCH']

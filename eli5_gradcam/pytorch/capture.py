@@ -13,97 +13,33 @@ and hands ``captured.clone()`` downstream.  So
 * the pass runs under ``torch.no_grad()`` until the hook switches recording
   on: no graph is kept for the layers before the chosen one, which makes the
   explanation cheaper than a plain forward-and-backward that records them.
+  A model that runs part of its ``forward`` under its own ``torch.no_grad()``
+  (a frozen backbone) switches recording off again when that block ends; the
+  pass is then repeated recording from the input on, and the plan remembers
+  to do so from then on.  The gradient is the derivative of the score with
+  respect to the layer, whatever ``no_grad`` blocks the model's code has.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from contextlib import nullcontext
+from typing import Any, Callable, Dict, List
 
 import numpy as np
 import torch
 from torch import nn
 
-from .._cache import ModelCache
 from ..nn.capture import LayerCapture
-from ..nn.targets import TargetNames, resolve_targets
+from ..nn.kinds import DocumentKind
+from ..nn.options import ExplainOptions
+from ..nn.targets import target_request
 from .gradients import DEFAULT_STRATEGY, target_gradients
 from .inputs import as_numpy
-from .layers import LayerRequest, first_tensor, resolve_layer, trace_forward
-from .layout import CHANNELS_FIRST, CHANNELS_LAST, Layout, Reshape
+from .layers import first_tensor
+from .layout import Layout
+from .plan import LayerPlan, layer_plan, model_output, remember_upstream_graph, run_model
 from .state import eval_behaviour, exclusive, gradients_enabled, same_thread, temporary_hooks
 
-__all__ = ['CaptureResult', 'select_output', 'capture_layer']
-
-_SCORE_NAMES = {'softmax': 'pre-softmax logit', 'log_softmax': 'pre-softmax logit',
-                'sigmoid': 'pre-sigmoid logit', None: 'model output'}
-
-
-@dataclass(frozen=True)
-class CaptureResult:
-    """A :class:`LayerCapture` and what the adapter learnt about the output.
-
-    Attributes
-    ----------
-    capture : LayerCapture
-    is_regression : bool
-        One output, and no final sigmoid: a regression value.
-    """
-
-    capture: LayerCapture
-    is_regression: bool
-
-
-def select_output(raw: Any, output: object = None) -> torch.Tensor:
-    """The explained tensor of a model's output.
-
-    Parameters
-    ----------
-    raw : tensor, tuple, list, dict or object with attributes
-        What the model returned.
-    output : int, str or None
-        Index (tuple, list), key (dict) or attribute name (e.g. a Hugging
-        Face ``ModelOutput``); None: ``logits`` if there is one, else the
-        first element.
-
-    Returns
-    -------
-    torch.Tensor
-    """
-    if isinstance(raw, torch.Tensor):
-        if output is not None:
-            raise ValueError(f'output={output!r} selects part of a model output, but the '
-                             'model returns a single tensor; pass output=None')
-        return raw
-    chosen: Any
-    if output is None:
-        if isinstance(raw, dict):
-            chosen = raw['logits'] if 'logits' in raw else next(iter(raw.values()), None)
-        elif hasattr(raw, 'logits'):
-            chosen = raw.logits
-        elif isinstance(raw, (tuple, list)) and raw:
-            chosen = raw[0]
-        else:
-            raise TypeError(f'the model returned a {type(raw).__name__}, not a tensor, '
-                            'tuple, list, dict or an object with .logits; pass output=')
-    elif isinstance(output, bool) or not isinstance(output, (int, str)):
-        raise TypeError(f'output must be an int index or a str key/attribute; got {output!r}')
-    else:
-        try:
-            if isinstance(raw, dict):
-                chosen = raw[output]
-            elif isinstance(output, int) and isinstance(raw, (tuple, list)):
-                chosen = raw[output]
-            elif isinstance(output, str):
-                chosen = getattr(raw, output)
-            else:
-                raise KeyError(output)
-        except (KeyError, IndexError, AttributeError) as exc:
-            raise ValueError(f'output={output!r} is not part of the model output '
-                             f'({type(raw).__name__})') from exc
-    if not isinstance(chosen, torch.Tensor):
-        raise ValueError(f'output: the selected model output is a {type(chosen).__name__}, '
-                         'not a tensor; pass output= to pick the scores')
-    return chosen
+__all__ = ['capture_layer']
 
 
 def _replacing_hook(store: Dict[str, torch.Tensor]) -> Callable[..., Any]:
@@ -115,7 +51,7 @@ def _replacing_hook(store: Dict[str, torch.Tensor]) -> Callable[..., Any]:
             return None
         captured = tensor.detach().requires_grad_(True)
         store['captured'] = captured
-        # Everything upstream ran without recording a graph (see capture_layer);
+        # Upstream ran without recording a graph (see the module docstring);
         # from here to the output the pass is differentiated.
         torch.set_grad_enabled(True)
         downstream = captured.clone()
@@ -156,22 +92,6 @@ def _as_scores(tensor: torch.Tensor, batch: int) -> torch.Tensor:
     return tensor
 
 
-_IMAGE_CHANNELS = (1, 3, 4)
-
-
-def _run(model: nn.Module, docs: torch.Tensor) -> Any:
-    try:
-        return model(docs)
-    except (RuntimeError, TypeError, ValueError, IndexError) as exc:
-        hint = ''
-        if docs.ndim == 4 and docs.shape[-1] in _IMAGE_CHANNELS and (
-                docs.shape[1] not in _IMAGE_CHANNELS):
-            hint = ('; doc looks channels-last (N, H, W, C) but PyTorch models take NCHW: '
-                    'pass doc.permute(0, 3, 1, 2)')
-        raise ValueError(f'doc: the model failed on a doc of shape {tuple(docs.shape)} and '
-                         f'dtype {docs.dtype}: {exc}{hint}') from exc
-
-
 def _channels_last(layout: Layout, tensor: torch.Tensor) -> torch.Tensor:
     converted = layout.to_channels_last(tensor)
     if not isinstance(converted, torch.Tensor):
@@ -179,94 +99,48 @@ def _channels_last(layout: Layout, tensor: torch.Tensor) -> torch.Tensor:
     return converted
 
 
-@dataclass(frozen=True)
-class Plan:
-    """What one traced forward pass decided, reused while the model keeps its modules.
-
-    Attributes
-    ----------
-    name : str
-        The explained layer's name.
-    module : torch.nn.Module
-        That layer (a submodule: it does not keep the model alive).
-    layout : Layout
-        Where its output's channels are.
-    final_kind : str, optional
-        ``'softmax'``, ``'log_softmax'`` or ``'sigmoid'`` when the model ends in one.
-    final_module : torch.nn.Module, optional
-        That final module.
-    final_name : str, optional
-        Its name.
-    """
-
-    name: str
-    module: nn.Module
-    layout: Layout
-    final_kind: Optional[str]
-    final_module: Optional[nn.Module]
-    final_name: Optional[str]
-
-    def still_valid(self, model: nn.Module) -> bool:
-        """The model still holds the same layer (and final module) under the same names."""
-        try:
-            if model.get_submodule(self.name) is not self.module:
-                return False
-            return self.final_name is None or (
-                model.get_submodule(self.final_name) is self.final_module)
-        except AttributeError:
-            return False
+def _forward(model: nn.Module, docs: torch.Tensor, plan: LayerPlan,
+             options: ExplainOptions) -> Dict[str, Any]:
+    """One hooked pass: ``captured`` (the layer's output), ``scores``, ``output``."""
+    logits = plan.final_activation is not None and options.score == 'auto'
+    store: Dict[str, Any] = {}
+    with temporary_hooks() as handles:
+        handles.append(plan.module.register_forward_hook(_replacing_hook(store)))
+        if logits and plan.final_module is not None:
+            handles.append(plan.final_module.register_forward_hook(_logit_hook(store)))
+        # No graph upstream of the layer unless the plan needs one; the hook
+        # turns recording on at the layer, leaving no_grad restores the mode.
+        with nullcontext() if plan.upstream_graph else torch.no_grad():
+            store['output'] = model_output(run_model(model, docs), options)
+    if 'captured' not in store:
+        raise ValueError(f'layer {plan.name!r} gave no tensor output to explain '
+                         'in the second forward pass')
+    store['logits_used'] = logits and 'logits' in store
+    store['scores'] = _as_scores(store['logits'] if store['logits_used'] else store['output'],
+                                 int(docs.shape[0]))
+    return store
 
 
-#: Plans per model: the layer choice costs a traced forward pass, paid once
-#: per (model, input signature, layer, output) instead of once per call.
-PLANS = ModelCache()
-
-
-def _layer_key(layer: object) -> object:
-    return ('module', id(layer)) if isinstance(layer, nn.Module) else layer
-
-
-def _plan(model: nn.Module, docs: torch.Tensor, request: LayerRequest, layer: object,
-          output: object) -> Plan:
-    """The cached plan for this call, tracing one forward pass only when needed."""
-    try:
-        key: Any = (tuple(docs.shape), docs.dtype, docs.device, request.spatial_ndim,
-                    request.image_hw, _layer_key(layer), output,
-                    None if request.reshape is None else id(request.reshape))
-        hash(key)
-    except TypeError:            # an unhashable output= spec: do not cache
-        key = None
-    plan = None if key is None else PLANS.get(model, key)
-    if plan is not None and plan.still_valid(model) and (
-            request.reshape is None or plan.layout.reshape is request.reshape):
-        return plan
-    initial = CHANNELS_FIRST if docs.is_floating_point() else CHANNELS_LAST
-    trace = trace_forward(model, lambda: _run(model, docs),
-                          lambda raw: select_output(raw, output), initial)
-    record, layout = resolve_layer(model, layer, trace, request)
-    final_module = (None if trace.final_name is None
-                    else model.get_submodule(trace.final_name))
-    plan = Plan(name=record.name, module=record.module, layout=layout,
-                final_kind=trace.final_kind, final_module=final_module,
-                final_name=trace.final_name)
-    if key is not None:
-        PLANS.put(model, key, plan)
-    return plan
+def _differentiable_pass(model: nn.Module, docs: torch.Tensor, kind: DocumentKind,
+                         options: ExplainOptions) -> tuple:
+    """The plan and a pass whose scores depend on the layer, or a named error."""
+    plan = layer_plan(model, docs, kind, options)
+    store = _forward(model, docs, plan, options)
+    if not store['scores'].requires_grad and not plan.upstream_graph:
+        plan = remember_upstream_graph(model, docs, kind, options, plan)
+        store = _forward(model, docs, plan, options)
+    if not store['scores'].requires_grad:
+        raise ValueError(f'layer {plan.name!r}: the explained output does not depend '
+                         'on it; pick a layer that runs before the output')
+    return plan, store
 
 
 def capture_layer(model: nn.Module,
                   docs: torch.Tensor,
+                  kind: DocumentKind,
+                  options: ExplainOptions = ExplainOptions(),
                   *,
-                  spatial_ndim: int,
-                  image_hw: Optional[Tuple[int, int]] = None,
-                  layer: object = None,
-                  targets: object = None,
-                  top_targets: Optional[int] = None,
-                  target_names: Optional[TargetNames] = None,
-                  score: str = 'auto',
-                  output: object = None,
-                  reshape: Optional[Reshape] = None,
-                  strategy: str = DEFAULT_STRATEGY) -> CaptureResult:
+                  strategy: str = DEFAULT_STRATEGY) -> LayerCapture:
     """Run ``model`` once on ``docs`` and capture a layer and its target gradients.
 
     Works for a batch of any size; the model is run in eval behaviour and
@@ -277,66 +151,40 @@ def capture_layer(model: nn.Module,
     model : torch.nn.Module
     docs : torch.Tensor
         ``(batch, ...)`` on the model's device (see :func:`.inputs.as_model_input`).
-    spatial_ndim : int
-        Spatial axes the layer must have: 2 (images), 1 (text, signals).
-    image_hw : (int, int), optional
-        ``(height, width)`` of image inputs.
-    layer, targets, top_targets, target_names, score, output, reshape
-        As in :func:`~eli5_gradcam.pytorch.explain_prediction_pytorch`.
+    kind : DocumentKind
+        What the documents ask of the layer (spatial axes, image size).
+    options : ExplainOptions
+        ``layer``, ``targets``, ``top_targets``, ``target_names``, ``score``,
+        ``output`` and ``reshape`` are read from it.
     strategy : {'auto', 'batched', 'loop'}
         How several targets are differentiated, see :mod:`.gradients`.
 
     Returns
     -------
-    CaptureResult
+    LayerCapture
     """
-    batch = int(docs.shape[0])
-    request = LayerRequest(spatial_ndim=spatial_ndim, batch=batch, image_hw=image_hw,
-                           reshape=reshape)
     with exclusive(model), eval_behaviour(model), gradients_enabled():
-        plan = _plan(model, docs, request, layer, output)
-        final_kind = plan.final_kind if score == 'auto' else None
-        store: Dict[str, torch.Tensor] = {}
-        with temporary_hooks() as handles:
-            handles.append(plan.module.register_forward_hook(_replacing_hook(store)))
-            if final_kind is not None and plan.final_module is not None:
-                handles.append(plan.final_module.register_forward_hook(_logit_hook(store)))
-            # No graph upstream of the layer: its gradient needs none, and not
-            # recording one saves the time and memory of every layer before it.
-            # The hook turns recording on at the layer; leaving no_grad restores
-            # the mode.
-            with torch.no_grad():
-                selected = select_output(_run(model, docs), output)
-        if 'captured' not in store:
-            raise ValueError(f'layer {plan.name!r} gave no tensor output to explain '
-                             'in the second forward pass')
-        captured = store['captured']
-        if final_kind is None or 'logits' not in store:
-            final_kind = None
-            scores = _as_scores(selected, batch)
-        else:
-            scores = _as_scores(store['logits'], batch)
-        if not scores.requires_grad:
-            raise ValueError(f'layer {plan.name!r}: the explained output does not depend '
-                             'on it; pick a layer that runs before the output')
+        plan, store = _differentiable_pass(model, docs, kind, options)
+        scores = store['scores']
         scores_np = as_numpy(scores).astype(np.float64)
-        target_indices = resolve_targets(scores_np, targets=targets, top_targets=top_targets,
-                                         target_names=target_names)
-        gradients = target_gradients(scores, captured, target_indices, strategy)
-        activations = _channels_last(plan.layout, captured.detach())
+        request = target_request(scores_np.shape[1], targets=options.targets,
+                                 top_targets=options.top_targets,
+                                 target_names=options.target_names)
+        target_indices = request.select(scores_np)
+        gradients = target_gradients(scores, store['captured'], target_indices, strategy)
+        activations = _channels_last(plan.layout, store['captured'].detach())
         # a bad reshape= was reported by the activations' conversion above
         gradients_last = plan.layout.targets_to_channels_last(gradients)
     probabilities = None
-    if final_kind is not None:
-        probs = _as_scores(selected.detach(), batch)
-        probabilities = as_numpy(probs.exp() if final_kind == 'log_softmax' else probs)
-    capture = LayerCapture(activations=as_numpy(activations),
-                           gradients=as_numpy(gradients_last),
-                           scores=scores_np,
-                           targets=target_indices,
-                           layer_name=plan.name,
-                           score_name=_SCORE_NAMES[final_kind],
-                           probabilities=probabilities)
-    is_regression = scores_np.shape[1] == 1 and plan.final_kind not in ('sigmoid', 'softmax',
-                                                                          'log_softmax')
-    return CaptureResult(capture=capture, is_regression=is_regression)
+    if store['logits_used']:
+        probs = _as_scores(store['output'].detach(), scores_np.shape[0])
+        probabilities = as_numpy(probs.exp() if plan.final_activation == 'log_softmax'
+                                 else probs)
+    return LayerCapture(activations=as_numpy(activations),
+                        gradients=as_numpy(gradients_last),
+                        scores=scores_np,
+                        targets=target_indices,
+                        layer_name=plan.name,
+                        final_activation=plan.final_activation,
+                        logits=bool(store['logits_used']),
+                        probabilities=probabilities)

@@ -19,11 +19,12 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import torch
 from torch import nn
 
+from ..nn.errors import ModelNotSupported
 from .layout import CHANNELS_FIRST, Layout, Reshape, layout_for, module_order
 from .state import same_thread, temporary_hooks
 
 __all__ = ['ModuleRecord', 'ForwardTrace', 'first_tensor', 'trace_forward',
-           'LayerRequest', 'resolve_layer']
+           'LayerRequest', 'resolve_module']
 
 #: Final modules whose input is the logit (``score='auto'``), by kind.
 _FINAL_KINDS: Tuple[Tuple[type, str], ...] = (
@@ -215,10 +216,11 @@ def _automatic(trace: ForwardTrace, request: LayerRequest) -> Tuple[ModuleRecord
     if not candidates:
         wanted = 'a 2-D spatial' if request.spatial_ndim == 2 else (
             f'a {request.spatial_ndim}-D sequence/spatial')
-        raise ValueError(f'layer=None: no module of the model gives {wanted} output for '
-                         'this input (each module that runs once was checked); pass '
-                         'layer= (a name from model.named_modules()) and, for an unusual '
-                         'output layout, reshape=')
+        problem = ModelNotSupported if request.reshape is None else ValueError
+        raise problem(
+            f'layer=None: no module of the model gives {wanted} output for this input (each '
+            'module that runs once was checked); pass layer= (a name from '
+            'model.named_modules()) and, for an unusual output layout, reshape=')
     record, layout = candidates[-1]
     if layout.drop_class_token:
         # A Vision Transformer's class token is read after the last block:
@@ -258,7 +260,7 @@ def _named(model: nn.Module, layer: object) -> str:
     return layer
 
 
-def resolve_layer(model: nn.Module, layer: object, trace: ForwardTrace,
+def resolve_module(model: nn.Module, layer: object, trace: ForwardTrace,
                   request: LayerRequest) -> Tuple[ModuleRecord, Layout]:
     """The layer to explain and its layout.
 

@@ -4,7 +4,7 @@ import pytest
 
 keras = pytest.importorskip('keras')
 
-from eli5_gradcam.keras import capture_keras  # noqa: E402
+from eli5_gradcam.keras import capture_batch  # noqa: E402
 
 # (constructor, input side, the layer the automatic choice must find)
 ARCHITECTURES = {
@@ -30,7 +30,7 @@ def test_automatic_layer_in_nested_base(name, backend):
         keras.layers.GlobalAveragePooling2D()(base(inputs)))
     model = keras.Model(inputs, outputs)
     doc = np.random.default_rng(0).random((1, side, side, 3)).astype('float32')
-    capture = capture_keras(model, doc, rank=4)
+    capture = capture_batch(model, doc)
     assert capture.layer_name.startswith(base.name + '/')
     if expected is not None:
         assert capture.layer_name == f'{base.name}/{expected}'

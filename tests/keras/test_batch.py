@@ -39,7 +39,7 @@ def test_batches_equal_single_explanations(kwargs):
                                                   **kwargs))
     singles = [eli5.explain_prediction(model, docs[i:i + 1], **kwargs) for i in range(5)]
     _assert_same(batch, singles)
-    assert batch[0].image is not None and "'last_conv'" in batch[0].description
+    assert batch[0].image is not None and batch[0].layer == 'last_conv'
 
 
 def test_lists_and_datasets():

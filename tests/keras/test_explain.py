@@ -1,16 +1,17 @@
 """explain_prediction_keras on Keras 3, run once per backend."""
 import gc
+import re
 import warnings
 
 import numpy as np
 import pytest
+from PIL import Image
 
 keras = pytest.importorskip('keras')
 
 import eli5  # noqa: E402
 import eli5_gradcam  # noqa: E402,F401
-from eli5_gradcam.keras import capture_keras, explain_prediction_keras  # noqa: E402
-from eli5_gradcam.keras.cache import trace_count  # noqa: E402
+from eli5_gradcam.keras import capture_batch, explain_prediction_keras  # noqa: E402
 from eli5_gradcam.nn import FlatHeatmapWarning  # noqa: E402
 from keras_helpers import (assert_same_snapshot, seeded_weights, small_cnn,  # noqa: E402
                            snapshot)
@@ -47,13 +48,13 @@ def test_golden_values_by_hand():
     logits = np.array([2 * mean, -mean])
     proba = np.exp(logits) / np.exp(logits).sum()
     np.testing.assert_allclose([t.proba for t in expl.targets], proba, rtol=1e-5)
-    assert 'pre-softmax logit' in expl.description and "'conv'" in expl.description
+    assert 'pre-softmax logit' in expl.description and expl.layer == 'conv'
 
 
 def test_score_output_differentiates_the_softmax():
     model = golden_model()
     doc = GOLDEN_X.reshape(1, 3, 3, 1)
-    capture = capture_keras(model, doc, targets=[0], score='output')
+    capture = capture_batch(model, doc, targets=[0], score='output')
     p = capture.scores[0]
     # d p_0 / d logit_j = p_0 (delta_0j - p_j); d logit_j / dA_k = W[k, j] / 9
     weights = np.array([[3.0, 0.0], [1.0, 1.0]])
@@ -68,7 +69,7 @@ def test_score_output_differentiates_the_softmax():
 def test_gradients_match_finite_differences():
     model = seeded_weights(small_cnn(softmax=False), seed=3)
     doc = np.random.default_rng(4).random((1, 12, 12, 3)).astype('float32')
-    capture = capture_keras(model, doc, layer='conv1', targets=[0, 2])
+    capture = capture_batch(model, doc, layer='conv1', targets=[0, 2])
     tail = [model.get_layer(name) for name in ('conv2', 'pool', 'head')]
 
     def logits(activations):
@@ -92,26 +93,26 @@ def test_gradients_match_finite_differences():
 
 
 def test_all_targets_match_one_at_a_time(cnn, image_doc):
-    together = capture_keras(cnn, image_doc, targets=[2, 0, 1])
+    together = capture_batch(cnn, image_doc, targets=[2, 0, 1])
     for column, target in enumerate((2, 0, 1)):
-        alone = capture_keras(cnn, image_doc, targets=[target])
+        alone = capture_batch(cnn, image_doc, targets=[target])
         np.testing.assert_allclose(together.gradients[:, column], alone.gradients[:, 0],
                                    rtol=1e-5, atol=1e-7)
 
 
 def test_top_targets_are_ranked(cnn, image_doc):
-    capture = capture_keras(cnn, image_doc, top_targets=3)
+    capture = capture_batch(cnn, image_doc, top_targets=3)
     scores = capture.scores[0]
     assert list(capture.targets[0]) == list(np.argsort(-scores))
-    lowest = capture_keras(cnn, image_doc, top_targets=-1)
+    lowest = capture_batch(cnn, image_doc, top_targets=-1)
     assert lowest.targets[0, 0] == int(np.argmin(scores))
 
 
 def test_batch_capture(cnn):
     docs = np.random.default_rng(6).random((3, 12, 12, 3)).astype('float32')
-    batch = capture_keras(cnn, docs, top_targets=2)
+    batch = capture_batch(cnn, docs, top_targets=2)
     for item in range(3):
-        one = capture_keras(cnn, docs[item:item + 1], targets=list(batch.targets[item]))
+        one = capture_batch(cnn, docs[item:item + 1], targets=list(batch.targets[item]))
         np.testing.assert_allclose(batch.gradients[item], one.gradients[0], rtol=1e-4,
                                    atol=1e-6)
 
@@ -151,7 +152,7 @@ def test_model_kinds_agree(build, image_doc):
     model.set_weights(reference.get_weights())
     expected = explain_prediction_keras(reference, image_doc, top_targets=2)
     expl = explain_prediction_keras(model, image_doc, top_targets=2)
-    assert ("'conv2'" in expl.description or "'act'" in expl.description)
+    assert expl.layer in ('conv2', 'act')
     assert 'pre-softmax logit' in expl.description
     for got, want in zip(expl.targets, expected.targets):
         assert got.target == want.target
@@ -204,23 +205,29 @@ def test_user_patched_call_is_restored(cnn, image_doc):
         object.__delattr__(conv, 'call')
 
 
-def test_no_retracing(cnn, image_doc):
-    explain_prediction_keras(cnn, image_doc, top_targets=2)
-    explain_prediction_keras(cnn, image_doc, targets=[1])
-    traced = trace_count()
+def test_repeated_calls_reuse_nothing_stale(cnn, image_doc):
+    """Interleaved documents and target requests: each call gives its own answer."""
     other = np.random.default_rng(9).random((1, 12, 12, 3)).astype('float32')
-    for doc in (image_doc, other) * 3:
-        explain_prediction_keras(cnn, doc, top_targets=2)
-        explain_prediction_keras(cnn, doc, targets=[0])
-    assert trace_count() == traced
+    first = {}
+    for doc_name, doc in (('a', image_doc), ('b', other)) * 3:
+        for request in ({'top_targets': 2}, {'targets': [0]}):
+            expl = explain_prediction_keras(cnn, doc, **request)
+            maps = [np.asarray(t.heatmap) for t in expl.targets]
+            key = (doc_name, str(request))
+            if key not in first:
+                first[key] = maps
+            for seen, now in zip(first[key], maps):
+                np.testing.assert_array_equal(seen, now)
+    assert not np.allclose(first[('a', "{'targets': [0]}")][0],
+                           first[('b', "{'targets': [0]}")][0])
 
 
 def test_weight_updates_are_seen(image_doc):
     model = seeded_weights(small_cnn(), seed=10)
-    first = capture_keras(model, image_doc, targets=[0])
+    first = capture_batch(model, image_doc, targets=[0])
     seeded_weights(model, seed=11)
-    second = capture_keras(model, image_doc, targets=[0])
-    fresh = capture_keras(seeded_weights(small_cnn(), seed=11), image_doc, targets=[0])
+    second = capture_batch(model, image_doc, targets=[0])
+    fresh = capture_batch(seeded_weights(small_cnn(), seed=11), image_doc, targets=[0])
     assert not np.allclose(first.scores, second.scores)
     np.testing.assert_allclose(second.gradients, fresh.gradients, rtol=1e-5, atol=1e-7)
 
@@ -301,7 +308,7 @@ def test_layer_by_index_object_and_name(cnn, image_doc):
     by_object = explain_prediction_keras(cnn, image_doc, layer=cnn.get_layer('conv1'))
     for expl in (by_index, by_object):
         np.testing.assert_allclose(expl.targets[0].heatmap, by_name.targets[0].heatmap)
-        assert "'conv1'" in expl.description
+        assert expl.layer == 'conv1'
 
 
 def test_nested_models_and_paths(image_doc):
@@ -311,15 +318,15 @@ def test_nested_models_and_paths(image_doc):
     model = keras.Sequential([keras.Input((12, 12, 3)), base, layers.GlobalAveragePooling2D(),
                               layers.Dense(3, activation='softmax')])
     expl = explain_prediction_keras(model, image_doc)
-    assert "'base/inner2'" in expl.description
+    assert expl.layer == 'base/inner2'
     by_path = explain_prediction_keras(model, image_doc, layer='base/inner1')
-    assert "'base/inner1'" in by_path.description
+    assert by_path.layer == 'base/inner1'
     by_name = explain_prediction_keras(model, image_doc, layer='inner1')
     np.testing.assert_allclose(by_name.targets[0].heatmap, by_path.targets[0].heatmap)
     inputs = keras.Input((12, 12, 3))
     functional = keras.Model(inputs, layers.Dense(3, activation='softmax')(
         layers.GlobalAveragePooling2D()(base(inputs))))
-    assert "'base/inner2'" in explain_prediction_keras(functional, image_doc).description
+    assert explain_prediction_keras(functional, image_doc).layer == 'base/inner2'
     with pytest.raises(ValueError, match='whole model'):
         explain_prediction_keras(model, image_doc, layer='base')
 
@@ -347,8 +354,7 @@ def test_text_models(name):
     tokens = ['w%d' % i for i in range(7)] + ['<pad>'] * 3
     expl = explain_prediction_keras(model, ids, tokens=tokens, pad_value=0, padding='post',
                                     relu=False)
-    assert f"'{ {'conv1d': 'conv', 'lstm': 'lstm', 'bidirectional': 'bidi'}[name] }'" \
-        in expl.description
+    assert expl.layer == {'conv1d': 'conv', 'lstm': 'lstm', 'bidirectional': 'bidi'}[name]
     spans = expl.targets[0].weighted_spans.docs_weighted_spans[0]
     assert spans.document == ' '.join(tokens[:7])
     assert len(spans.spans) == 7
@@ -363,7 +369,7 @@ def test_conv1d_signal_model():
         layers.GlobalAveragePooling1D(), layers.Dense(3)]), seed=17)
     doc = np.random.default_rng(18).normal(size=(1, 40, 2)).astype('float32')
     expl = explain_prediction_keras(model, doc, relu=False)
-    assert "'c2'" in expl.description and expl.image is None
+    assert expl.layer == 'c2' and expl.image is None
     assert expl.targets[0].heatmap.shape == (16,)
 
 
@@ -376,7 +382,9 @@ def test_eli5_entry_points(cnn, image_doc):
     picture = eli5.format_as_image(expl)
     assert picture.size == (12, 12)
     shown = eli5.show_prediction(cnn, image_doc)
-    assert shown is not None
+    top = eli5.format_as_image(eli5.explain_prediction(cnn, image_doc))
+    assert isinstance(shown, Image.Image) and shown.size == top.size
+    np.testing.assert_array_equal(np.asarray(shown), np.asarray(top))
     assert 'conv2' in eli5.format_as_text(expl)
 
 
@@ -387,7 +395,13 @@ def test_show_prediction_text():
         layers.Dense(2, activation='softmax')]), seed=19)
     shown = eli5.show_prediction(model, np.array([[1, 2, 3, 4, 5, 6]]),
                                  tokens=list('abcdef'), relu=False)
-    assert 'abcdef' in shown.data.replace('<', ' <').replace(' ', '') or shown.data
+    expl = eli5.explain_prediction(model, np.array([[1, 2, 3, 4, 5, 6]]),
+                                   tokens=list('abcdef'), relu=False)
+    assert shown.data == eli5.format_as_html(expl, force_weights=False,
+                                             show=eli5.formatters.fields.WEIGHTS)
+    text = ' '.join(re.sub(r'<[^>]+>', ' ', shown.data).split())
+    assert 'a b c d e f' in text
+    assert shown.data.count('background-color') >= 6          # every token is highlighted
 
 
 # ---- bad input ---------------------------------------------------------------------------
@@ -435,10 +449,20 @@ def test_tokens_length_mismatch():
         explain_prediction_keras(model, np.array([[1, 2, 3, 4, 5, 6]]), tokens=list('abcde'))
 
 
-def test_unbuilt_model_is_refused(image_doc):
-    model = Subclassed()
-    with pytest.raises(ValueError, match='not built'):
-        explain_prediction_keras(model, image_doc)
+def test_unbuilt_or_empty_model_is_not_supported(image_doc):
+    """eli5's convention: a model that cannot be explained gives an Explanation with error."""
+    for model in (Subclassed(), keras.Sequential()):
+        expl = eli5.explain_prediction(model, image_doc)
+        assert expl.targets is None and 'is not supported' in expl.error
+    assert 'not built' in eli5.explain_prediction(Subclassed(), image_doc).error
+    expl = eli5.explain_prediction(keras.Sequential(), np.zeros((0,)))      # as eli5's suite
+    assert 'is not supported' in expl.error
+    dense = keras.Sequential([keras.Input((4,)), layers.Dense(2)])
+    expl = eli5.explain_prediction(dense, np.zeros((1, 4), 'float32'))
+    assert 'is not supported' in expl.error and 'layer=None' in expl.error
+    from eli5_gradcam.keras import explain_batch_keras
+    with pytest.raises(ValueError, match='not built'):                     # a batch raises
+        explain_batch_keras(Subclassed(), image_doc)
 
 
 def test_target_names(cnn, image_doc):

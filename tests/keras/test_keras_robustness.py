@@ -146,13 +146,15 @@ EXPLAIN_CASES: List[Case] = [
     _case('counterfactual-str', TypeError, 'counterfactual', counterfactual='yes'),
     _case('score-unknown', ValueError, 'score must be one of', score='logits'),
     _case('score-none', TypeError, 'score', score=None),
-    _case('output-on-single-output', ValueError, r'^output=1, but the model has a single',
+    _case('output-on-single-output', ValueError, r'^output=1 selects part of a model output',
           output=1),
     _case('output-name-on-single-output', ValueError, r"^output='x'", output='x'),
-    _case('output-missing-on-two', ValueError, 'the model has 2 outputs.*output=',
+    _case('output-missing-on-two', ValueError, 'the model returns 2 outputs.*output=',
           model='two'),
-    _case('output-index-out-of-range', ValueError, 'output index 5', model='two', output=5),
-    _case('output-unknown-name', ValueError, "output 'c' not found", model='two', output='c'),
+    _case('output-index-out-of-range', ValueError, 'output=5 is out of range', model='two',
+          output=5),
+    _case('output-unknown-name', ValueError, "output='c' is not a name", model='two',
+          output='c'),
     _case('output-list', TypeError, 'output must be', model='two', output=[0]),
     _case('image-ndarray', TypeError, 'image must be a PIL', image=IMAGE[0]),
     _case('image-and-tokens', ValueError, 'image=.*tokens=', image=PICTURE, tokens=TOKENS),
@@ -182,6 +184,12 @@ def assert_named_error(info: Any, error: type, names: str) -> None:
     assert type(exc).__module__ == 'builtins'
     assert re.search(names, str(exc)), f'{names!r} not in: {exc}'
     assert 'Traceback' not in str(exc) and '(most recent call last)' not in str(exc)
+    for cause in (exc.__cause__, exc.__context__):
+        if cause is not None and str(cause):
+            # the naming of the argument must be our own words, outside the quoted cause
+            assert str(exc) != str(cause)
+            assert re.search(names, str(exc).replace(str(cause), '')), (
+                f'{names!r} only in the quoted cause: {exc}')
 
 
 @pytest.mark.parametrize('case', EXPLAIN_CASES, ids=[case.id for case in EXPLAIN_CASES])

@@ -11,6 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from eli5_gradcam.nn import ExplainOptions
+from eli5_gradcam.nn.explanation import Documents
 from eli5_gradcam.nn import (METHODS, FlatHeatmapWarning, LayerCapture, compute_heatmaps,
                              explain_capture, normalize_heatmaps)
 
@@ -105,15 +107,16 @@ def test_explain_capture_is_finite_for_any_capture(pair, method, relu, counterfa
     scores = np.linspace(-1e4, 1e4, batch * 3).reshape(batch, 3).astype(score_dtype)
     capture = LayerCapture(activations=activations, gradients=gradients, scores=scores,
                            targets=np.tile(np.arange(n_targets) % 3, (batch, 1)),
-                           layer_name='fuzz', score_name='model output')
+                           layer_name='fuzz')
     tokens = None
     kind = 'other'
     if spatial_ndim == 1:
         kind = 'text'
         tokens = [[f't{i}' for i in range(activations.shape[1] + 2)]] * batch
     explanations = _quiet(explain_capture, capture, estimator='fuzz', kind=kind,
-                          tokens=tokens, method=method, relu=relu,
-                          counterfactual=counterfactual)
+                          documents=Documents(tokens=tokens),
+                          options=ExplainOptions(method=method, relu=relu,
+                                                 counterfactual=counterfactual))
     assert len(explanations) == batch
     for expl in explanations:
         assert len(expl.targets) == n_targets

@@ -7,7 +7,8 @@ import pytest
 from PIL import Image
 
 import eli5_gradcam  # noqa: F401
-from eli5_gradcam.nn import LayerCapture, doc_to_image, explain_capture, image_from_path, input_kind
+from eli5_gradcam.nn import ExplainOptions, LayerCapture, doc_to_image, explain_capture, image_from_path, input_kind
+from eli5_gradcam.nn.explanation import Documents
 from eli5_gradcam.nn.image import looks_like_image, resize_heatmap_to
 
 
@@ -18,15 +19,16 @@ def _capture(spatial, targets=((1, 0),), channels=3, seed=0, probabilities=True)
     gradients = rng.normal(size=(batch, len(targets[0])) + spatial + (channels,))
     scores = rng.normal(size=(batch, 3))
     probs = np.exp(scores) / np.exp(scores).sum(axis=1, keepdims=True) if probabilities else None
-    return LayerCapture(activations, gradients, scores, np.array(targets), 'block5', 'logit',
-                        probs)
+    return LayerCapture(activations, gradients, scores, np.array(targets), 'block5',
+                        'softmax' if probabilities else None, probabilities, probs)
 
 
 def test_image_explanation_fields_and_formatters():
     capture = _capture((4, 5))
     docs = np.random.default_rng(1).random((1, 3, 20, 25))       # NCHW
-    expl, = explain_capture(capture, estimator='Net', kind='image', docs=docs,
-                            target_names=['cat', 'dog', 'owl'], channels_first=True)
+    expl, = explain_capture(capture, estimator='Net', kind='image',
+                            documents=Documents(docs=docs, channels_first=True),
+                            options=ExplainOptions(target_names=['cat', 'dog', 'owl']))
     assert expl.estimator == 'Net' and expl.method == 'Grad-CAM'
     assert "layer 'block5'" in expl.description and 'logit' in expl.description
     assert expl.image.size == (25, 20) and expl.image.mode == 'RGBA'
@@ -48,10 +50,12 @@ def test_image_explanation_fields_and_formatters():
 def test_given_image_wins_and_other_kind_keeps_layer_resolution():
     capture = _capture((4, 5), targets=((2,),))
     picture = Image.new('L', (8, 6))
-    expl, = explain_capture(capture, estimator='Net', kind='image', images=[picture])
+    expl, = explain_capture(capture, estimator='Net', kind='image',
+                            documents=Documents(images=[picture]))
     assert expl.image.size == (8, 6) and expl.image.mode == 'RGBA'
     signal = _capture((11,), targets=((0,),))
-    expl, = explain_capture(signal, estimator='Net', kind='other', relu=False)
+    expl, = explain_capture(signal, estimator='Net', kind='other',
+                            options=ExplainOptions(relu=False))
     assert expl.image is None and expl.targets[0].heatmap.shape == (11,)
     assert 'position' in eli5.format_as_text(expl)
 
@@ -67,7 +71,8 @@ def test_kind_mismatches_are_clear_errors():
     with pytest.raises(ValueError, match='needs a layer with a 2-D'):
         explain_capture(_capture((7,)), estimator='Net', kind='image')
     with pytest.raises(ValueError, match='sequence'):
-        explain_capture(_capture((3, 3)), estimator='Net', kind='text', tokens=[['a']])
+        explain_capture(_capture((3, 3)), estimator='Net', kind='text',
+                        documents=Documents(tokens=[['a']]))
     with pytest.raises(ValueError, match='kind must be one of'):
         explain_capture(_capture((3,)), estimator='Net', kind='video')
 

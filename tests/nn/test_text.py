@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 
 import eli5_gradcam  # noqa: F401
+from eli5_gradcam.nn import ExplainOptions
+from eli5_gradcam.nn.explanation import Documents
 from eli5_gradcam.nn import LayerCapture, explain_capture
 from eli5_gradcam.nn.text import (as_tokens, is_char_tokens, padding_mask, resize_heatmap,
                                   strip_padding, token_feature_weights, token_layout,
@@ -136,9 +138,12 @@ def _text_explanation(tokens, positions=3, relu=False, **kwargs):
     gradients = np.linspace(-1.0, 1.0, positions)[np.newaxis, np.newaxis, np.newaxis]
     gradients = np.broadcast_to(gradients, (1, 1, positions, positions))
     capture = LayerCapture(activations, gradients, np.array([[0.3, 0.7]]),
-                           np.array([[1]]), 'embedding', 'logit', np.array([[0.4, 0.6]]))
-    expl, = explain_capture(capture, estimator='TextModel', kind='text', tokens=[tokens],
-                            relu=relu, target_names=['neg', 'pos'], **kwargs)
+                           np.array([[1]]), 'embedding', 'softmax', True,
+                           np.array([[0.4, 0.6]]))
+    expl, = explain_capture(capture, estimator='TextModel', kind='text',
+                            documents=Documents(tokens=[tokens]),
+                            options=ExplainOptions(relu=relu, target_names=['neg', 'pos'],
+                                                   **kwargs))
     return expl
 
 

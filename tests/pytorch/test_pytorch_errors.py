@@ -38,7 +38,7 @@ def resnet():
     ({'layer': 2.5}, TypeError, 'layer must be None'),
     ({'layer': torch.nn.ReLU()}, ValueError, 'not part of the model'),
     ({'reshape': 'grid'}, TypeError, 'reshape must be a callable'),
-    ({'output': 0}, ValueError, 'output=0 selects part of a model output'),
+    ({'output': 1}, ValueError, 'output=1 selects part of a model output'),
     ({'method': 'nope'}, ValueError, 'method must be one of'),
     ({'score': 'logits'}, ValueError, 'score must be'),
     ({'relu': 1}, TypeError, 'relu must be True or False'),
@@ -68,8 +68,9 @@ def test_model_must_be_a_module() -> None:
 
 def test_model_with_non_score_output() -> None:
     mlp = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(768, 2))
-    with pytest.raises(ValueError, match=r'layer=None: no module'):
-        explain_prediction_pytorch(mlp, IMAGE)
+    expl = explain_prediction_pytorch(mlp, IMAGE)          # eli5's convention
+    assert expl.targets is None and 'is not supported' in expl.error
+    assert 'layer=None: no module' in expl.error
     seq = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU())
     with pytest.raises(ValueError, match=r'output: the explained model output has shape'):
         explain_prediction_pytorch(seq, IMAGE, layer='0')

@@ -9,6 +9,8 @@ captum_attr = pytest.importorskip('captum.attr')
 
 from torch import nn  # noqa: E402
 
+from eli5_gradcam.nn import ExplainOptions  # noqa: E402
+from eli5_gradcam.nn.kinds import DocumentKind  # noqa: E402
 from eli5_gradcam.pytorch import capture_layer, explain_prediction_pytorch  # noqa: E402
 from torch_architectures import (ResNetStyle, SmallViT, TextCNN, TextLSTM,  # noqa: E402
                                  seeded)
@@ -65,7 +67,7 @@ def test_golden_token_weights_by_hand() -> None:
     spans = expl.targets[0].weighted_spans.docs_weighted_spans[0].spans
     np.testing.assert_allclose([w for _, _, w in spans], raw / np.abs(raw).max(), atol=1e-7)
     assert expl.is_regression
-    assert "layer 'embed'" in expl.description
+    assert expl.layer == 'embed'
 
 
 def _captum_map(model: nn.Module, layer: nn.Module, doc: torch.Tensor, target: int
@@ -129,9 +131,9 @@ def _resnet_bn3_reference(model: ResNetStyle, doc: torch.Tensor, target: int):
 def test_gradients_equal_plain_autograd_before_an_inplace_add(strategy: str) -> None:
     model = seeded(ResNetStyle)
     doc = torch.rand(1, 3, 16, 16)
-    result = capture_layer(model, doc, spatial_ndim=2, image_hw=(16, 16),
-                           layer='layer2.0.bn3', targets=[4, 1], strategy=strategy)
-    capture = result.capture
+    capture = capture_layer(model, doc, DocumentKind('image', 2, (16, 16)),
+                            ExplainOptions(layer='layer2.0.bn3', targets=[4, 1]),
+                            strategy=strategy)
     for column, target in enumerate([4, 1]):
         activations, gradient = _resnet_bn3_reference(model, doc, target)
         np.testing.assert_allclose(capture.activations[0],
@@ -144,17 +146,17 @@ def test_gradients_equal_plain_autograd_before_an_inplace_add(strategy: str) -> 
 def test_lstm_gradients_equal_plain_autograd(strategy: str) -> None:
     model = seeded(TextLSTM)
     ids = torch.tensor([[5, 2, 9, 9, 1, 0]])
-    result = capture_layer(model, ids, spatial_ndim=1, layer='lstm', targets=[0, 1, 2],
-                           strategy=strategy)
+    capture = capture_layer(model, ids, DocumentKind('other', 1),
+                            ExplainOptions(layer='lstm', targets=[0, 1, 2]), strategy=strategy)
     with torch.no_grad():
         out, _ = model.lstm(model.embed(ids))
     leaf = out.clone().requires_grad_(True)
     scores = model.fc(leaf.mean(dim=1))
     for target in range(3):
         (gradient,) = torch.autograd.grad(scores[0, target], leaf, retain_graph=True)
-        np.testing.assert_allclose(result.capture.gradients[0, target], gradient[0].numpy(),
+        np.testing.assert_allclose(capture.gradients[0, target], gradient[0].numpy(),
                                    rtol=1e-5, atol=1e-8)
-    np.testing.assert_allclose(result.capture.activations[0], out[0].numpy(), rtol=1e-5,
+    np.testing.assert_allclose(capture.activations[0], out[0].numpy(), rtol=1e-5,
                                atol=1e-6)
-    np.testing.assert_allclose(result.capture.scores[0], scores[0].detach().numpy(),
+    np.testing.assert_allclose(capture.scores[0], scores[0].detach().numpy(),
                                rtol=1e-6)

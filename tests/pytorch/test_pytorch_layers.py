@@ -19,7 +19,7 @@ TOKENS = ['t%d' % i for i in range(7)]
 
 
 def _layer(expl) -> str:
-    return expl.description.split("layer '")[1].split("'")[0]
+    return expl.layer
 
 
 @pytest.mark.parametrize('factory, expected, shape', [

@@ -11,7 +11,11 @@ torch = pytest.importorskip('torch')
 from torch import nn  # noqa: E402
 
 from eli5_gradcam.pytorch import explain_prediction_pytorch  # noqa: E402
+from eli5_gradcam.nn import ExplainOptions  # noqa: E402
+from eli5_gradcam.nn.kinds import DocumentKind  # noqa: E402
 from eli5_gradcam.pytorch.capture import capture_layer  # noqa: E402
+
+IMAGE_16 = DocumentKind('image', 2, (16, 16))
 from torch_architectures import ResNetStyle, TextCNN, seeded, vgg_style  # noqa: E402
 
 IMAGE = torch.rand(1, 3, 16, 16, generator=torch.Generator().manual_seed(4))
@@ -28,9 +32,9 @@ def test_k_targets_equal_k_single_calls(factory, doc, kwargs) -> None:
     assert [t.target for t in together.targets] == targets
     for target, explained in zip(targets, together.targets):
         alone = explain_prediction_pytorch(model, doc, targets=[target], relu=False, **kwargs)
-        np.testing.assert_allclose(explained.heatmap if explained.heatmap is not None else 0,
-                                   alone.targets[0].heatmap
-                                   if alone.targets[0].heatmap is not None else 0,
+        assert explained.heatmap is not None and alone.targets[0].heatmap is not None
+        assert explained.heatmap.shape == alone.targets[0].heatmap.shape
+        np.testing.assert_allclose(explained.heatmap, alone.targets[0].heatmap,
                                    rtol=1e-6, atol=1e-7)
         assert explained.score == pytest.approx(alone.targets[0].score)
         if kwargs:
@@ -43,8 +47,8 @@ def test_k_targets_equal_k_single_calls(factory, doc, kwargs) -> None:
 def test_strategies_agree_and_a_batch_is_supported(layer: object) -> None:
     model = seeded(ResNetStyle)
     docs = torch.rand(3, 3, 16, 16, generator=torch.Generator().manual_seed(5))
-    results = [capture_layer(model, docs, spatial_ndim=2, image_hw=(16, 16), top_targets=3,
-                             layer=layer, strategy=strategy).capture
+    results = [capture_layer(model, docs, IMAGE_16, ExplainOptions(top_targets=3, layer=layer),
+                             strategy=strategy)
                for strategy in ('batched', 'loop', 'auto')]
     for other in results[1:]:
         np.testing.assert_allclose(results[0].gradients, other.gradients, rtol=1e-5,
@@ -64,8 +68,7 @@ def test_auto_strategy_vectorises_only_short_heads() -> None:
     assert head_is_short(deep[-1](torch.rand(1, 4, requires_grad=True)))
     model = seeded(ResNetStyle)
     with pytest.raises(ValueError, match='strategy must be one of'):
-        capture_layer(model, IMAGE, spatial_ndim=2, image_hw=(16, 16), top_targets=2,
-                      strategy='fast')
+        capture_layer(model, IMAGE, IMAGE_16, ExplainOptions(top_targets=2), strategy='fast')
 
 
 def test_top_targets_and_target_names() -> None:
@@ -141,12 +144,18 @@ class MultiOutput(nn.Module):
 
 
 @pytest.mark.parametrize('kind, output, n_outputs', [
-    ('tuple', None, 2), ('tuple', 1, 3), ('dict', None, 3), ('dict', 'aux', 2),
+    ('tuple', 0, 2), ('tuple', 1, 3), ('dict', None, 3), ('dict', 'aux', 2),
     ('object', None, 3), ('object', 'aux', 2)])
 def test_output_selects_the_scores(kind, output, n_outputs) -> None:
     model = seeded(MultiOutput, kind)
     expl = explain_prediction_pytorch(model, IMAGE, output=output, top_targets=5)
     assert len(expl.targets) == n_outputs
+
+
+def test_several_outputs_without_logits_need_output() -> None:
+    """One rule for PyTorch and Keras: output=None never picks one of several outputs."""
+    with pytest.raises(ValueError, match=r'the model returns 2 outputs; pass output='):
+        explain_prediction_pytorch(seeded(MultiOutput, 'tuple'), IMAGE)
 
 
 @pytest.mark.parametrize('layout_kwargs, raw_shape', [

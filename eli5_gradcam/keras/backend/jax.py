@@ -18,9 +18,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..cache import cached, count_trace
-from ..forward import Plan, Probe, Tap, TargetRequest, step_key
+from ..cache import cached
+from ..forward import Probe, StepPlan, Tap, step_key
+from ...nn.targets import TargetRequest
 from ..patching import wrapped_calls
+from ...nn.errors import model_boundary
 
 __all__ = ['probe', 'run']
 
@@ -32,6 +34,7 @@ def _variables(model: Any) -> Tuple[list, list]:
             [v.value for v in model.non_trainable_variables])
 
 
+@model_boundary
 def _forward(model: Any, trainable: list, non_trainable: list, inputs: jax.Array) -> Any:
     """``model.stateless_call`` in inference mode (``training`` only where ``call`` takes it)."""
     parameters = inspect.signature(model.call).parameters.values()
@@ -60,12 +63,11 @@ def _dense(inputs: jax.Array, layer: Any, use_bias: bool) -> jax.Array:
     return logits
 
 
-def _build(model: Any, plan: Plan, request_key: Tuple[str, int]) -> Callable[..., Any]:
+def _build(model: Any, plan: StepPlan, request_key: Tuple[str, int]) -> Callable[..., Any]:
     model_ref = weakref.ref(model)
     mode, count = request_key
 
     def step(trainable: list, non_trainable: list, docs: jax.Array, given: jax.Array) -> Any:
-        count_trace()
         model = model_ref()
         if model is None:
             raise RuntimeError('the model of this compiled function was deleted')
@@ -95,7 +97,13 @@ def _build(model: Any, plan: Plan, request_key: Tuple[str, int]) -> Callable[...
     return jax.jit(step)
 
 
-def run(model: Any, plan: Plan, docs: np.ndarray, request: TargetRequest) -> Result:
+@model_boundary
+def _execute(step: Callable[..., Any], *args: Any) -> Any:
+    """Run a compiled step: the model's computation (its run-time errors are the model's)."""
+    return step(*args)
+
+
+def run(model: Any, plan: StepPlan, docs: np.ndarray, request: TargetRequest) -> Result:
     """One compiled forward pass and the gradients of every requested target."""
     step = cached(model, step_key('jax', plan, docs, request),
                   lambda: _build(model, plan, request.key))
@@ -103,8 +111,8 @@ def run(model: Any, plan: Plan, docs: np.ndarray, request: TargetRequest) -> Res
     trainable, non_trainable = _variables(model)
     # numpy arguments go to the compiled function as they are: an eager
     # jnp.asarray first would dispatch two extra device operations per call.
-    activations, gradients, scores, probabilities, targets = step(
-        trainable, non_trainable, docs, given)
+    activations, gradients, scores, probabilities, targets = _execute(
+        step, trainable, non_trainable, docs, given)
     return (np.asarray(activations, np.float32), np.asarray(gradients, np.float32),
             np.asarray(scores, np.float32),
             np.asarray(probabilities, np.float32) if plan.probabilities else None,

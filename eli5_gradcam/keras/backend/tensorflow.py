@@ -16,9 +16,11 @@ from typing import Any, Callable, Iterator, List, Optional, Tuple
 import numpy as np
 import tensorflow as tf
 
-from ..cache import cached, count_trace
-from ..forward import Plan, Probe, Tap, TargetRequest, step_key
-from ..patching import wrapped_calls
+from ..cache import cached
+from ..forward import Probe, StepPlan, Tap, step_key
+from ...nn.targets import TargetRequest
+from ..patching import call_model, wrapped_calls
+from ...nn.errors import model_boundary
 
 __all__ = ['probe', 'run']
 
@@ -29,7 +31,7 @@ def probe(model: Any, docs: np.ndarray, recorder: Probe) -> None:
     """Trace (without running) the model on ``docs``' signature, recording shapes."""
     def forward(inputs: tf.Tensor) -> Any:
         with wrapped_calls(recorder.hooks()):
-            outputs = model(inputs, training=False)
+            outputs = call_model(model, inputs, training=False)
         recorder.finish(outputs)
         return outputs
     tf.function(forward, autograph=False).get_concrete_function(
@@ -65,12 +67,11 @@ def _gradients(tape: tf.GradientTape, per_target: tf.Tensor, columns: List[tf.Te
     return tf.stack(gradients, axis=1)
 
 
-def _build(model: Any, plan: Plan, request_key: Tuple[str, int]) -> Callable[..., Any]:
+def _build(model: Any, plan: StepPlan, request_key: Tuple[str, int]) -> Callable[..., Any]:
     model_ref = weakref.ref(model)
     mode, count = request_key
 
     def step(docs: tf.Tensor, given: tf.Tensor) -> Any:
-        count_trace()
         model = model_ref()
         if model is None:
             raise RuntimeError('the model of this compiled function was deleted')
@@ -80,7 +81,7 @@ def _build(model: Any, plan: Plan, request_key: Tuple[str, int]) -> Callable[...
             tap = Tap(plan, model, lambda outputs: outputs + tf.cast(zero, outputs.dtype),
                       _dense)
             with wrapped_calls(tap.hooks()):
-                outputs = model(docs, training=False)
+                outputs = call_model(model, docs, training=False)
             scores, probabilities = tap.scores(outputs, tf.reshape)
             scores = tf.cast(scores, tf.float32)
             if mode == 'top':
@@ -124,13 +125,19 @@ def _quiet_retracing() -> Iterator[None]:
         logger.removeFilter(notice)
 
 
-def run(model: Any, plan: Plan, docs: np.ndarray, request: TargetRequest) -> Result:
+@model_boundary
+def _execute(step: Callable[..., Any], *args: Any) -> Any:
+    """Run a compiled step: the model's graph (its run-time errors are the model's)."""
+    return step(*args)
+
+
+def run(model: Any, plan: StepPlan, docs: np.ndarray, request: TargetRequest) -> Result:
     """One compiled forward pass and the gradients of every requested target."""
     step = cached(model, step_key('tensorflow', plan, docs, request),
                   lambda: _build(model, plan, request.key))
     given = request.given_indices(docs.shape[0])
     with _quiet_retracing():
-        activations, gradients, scores, probabilities, targets = step(
-            tf.constant(docs), tf.constant(given))
+        activations, gradients, scores, probabilities, targets = _execute(
+            step, tf.constant(docs), tf.constant(given))
     return (activations.numpy(), gradients.numpy(), scores.numpy(),
             probabilities.numpy() if plan.probabilities else None, targets.numpy())

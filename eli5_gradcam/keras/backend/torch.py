@@ -14,9 +14,9 @@ import keras
 import numpy as np
 import torch
 
-from ..forward import Plan, Probe, Tap, TargetRequest
-from ..patching import wrapped_calls
-from ...nn.targets import resolve_targets
+from ..forward import Probe, StepPlan, Tap
+from ...nn.targets import TargetRequest
+from ..patching import call_model, wrapped_calls
 
 __all__ = ['probe', 'run']
 
@@ -30,7 +30,7 @@ def _numpy(tensor: torch.Tensor) -> np.ndarray:
 def probe(model: Any, docs: np.ndarray, recorder: Probe) -> None:
     """Run the model once without gradients, recording shapes."""
     with torch.no_grad(), wrapped_calls(recorder.hooks()):
-        outputs = model(keras.ops.convert_to_tensor(docs), training=False)
+        outputs = call_model(model, keras.ops.convert_to_tensor(docs), training=False)
     recorder.finish(outputs)
 
 
@@ -42,7 +42,7 @@ def _dense(inputs: torch.Tensor, layer: Any, use_bias: bool) -> torch.Tensor:
     return logits
 
 
-def run(model: Any, plan: Plan, docs: np.ndarray, request: TargetRequest) -> Result:
+def run(model: Any, plan: StepPlan, docs: np.ndarray, request: TargetRequest) -> Result:
     """One forward pass and the gradients of every requested target."""
     zeros: List[torch.Tensor] = []
 
@@ -53,13 +53,10 @@ def run(model: Any, plan: Plan, docs: np.ndarray, request: TargetRequest) -> Res
 
     tap = Tap(plan, model, mark, _dense)
     with torch.enable_grad(), wrapped_calls(tap.hooks()):
-        outputs = model(keras.ops.convert_to_tensor(docs), training=False)
+        outputs = call_model(model, keras.ops.convert_to_tensor(docs), training=False)
         scores, probabilities = tap.scores(outputs, torch.reshape)
     scores_np = _numpy(scores)
-    if request.given is not None:
-        targets = np.asarray(request.given, dtype=np.int64)
-    else:
-        targets = resolve_targets(scores_np, top_targets=request.top)
+    targets = request.select(scores_np)
     index = torch.as_tensor(targets, device=scores.device)
     selected = torch.gather(scores, 1, index)
     zero = zeros[-1]

@@ -1,0 +1,102 @@
+"""The documents of a Keras explanation: checked and converted to what the model takes."""
+from __future__ import annotations
+
+from typing import Any, Optional, Tuple
+
+import numpy as np
+
+__all__ = ['check_docs']
+
+
+def _expected_input(model: Any) -> Tuple[Optional[Tuple[Optional[int], ...]], Optional[str]]:
+    """Shape and dtype name of the model's single input, where it declares them."""
+    inputs = getattr(model, 'inputs', None)
+    if not isinstance(inputs, (list, tuple)) or len(inputs) != 1:
+        return None, None
+    try:
+        shape: Optional[Tuple[Optional[int], ...]] = tuple(
+            None if d is None else int(d) for d in inputs[0].shape)
+    except (TypeError, AttributeError, ValueError):
+        shape = None
+    dtype = getattr(inputs[0], 'dtype', None)
+    name = getattr(dtype, 'name', dtype)
+    return shape, None if name is None else str(name)
+
+
+def _matches(shape: Tuple[int, ...], expected: Tuple[Optional[int], ...]) -> bool:
+    return len(shape) == len(expected) and all(
+        e is None or e == s for s, e in zip(shape[1:], expected[1:]))
+
+
+def _as_array(docs: Any) -> np.ndarray:
+    if isinstance(docs, (str, bytes, dict)) or docs is None:
+        raise TypeError('doc must be a numeric array with a batch axis (pixels, token ids, '
+                        f'a signal); got {type(docs).__name__}')
+    if hasattr(docs, 'detach') and hasattr(docs, 'cpu'):      # a torch tensor
+        docs = docs.detach().cpu().numpy()
+    try:
+        array = np.asarray(docs)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f'doc must be a numeric array; got {type(docs).__name__}') from exc
+    if array.dtype == bool:
+        array = array.astype(np.float32)
+    if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
+        raise TypeError('doc must be a numeric array (pixels, token ids, a signal); got an '
+                        f'array of dtype {array.dtype}')
+    if array.ndim < 2:
+        raise ValueError(f'doc must have a batch axis: shape (1, ...); got shape {array.shape}'
+                         ' (add one with doc[np.newaxis])')
+    if array.shape[0] < 1 or array.size == 0:
+        raise ValueError(f'doc is empty; got shape {array.shape}')
+    if np.issubdtype(array.dtype, np.floating) and not np.isfinite(array).all():
+        raise ValueError(f'doc holds {int((~np.isfinite(array)).sum())} NaN or infinite '
+                         f'value(s) (shape {array.shape}); Grad-CAM needs finite inputs')
+    return array
+
+
+def _check_shape(array: np.ndarray, expected: Optional[Tuple[Optional[int], ...]]) -> None:
+    if expected is None or _matches(array.shape, expected):
+        return
+    moved = np.moveaxis(array, 1, -1).shape if array.ndim == 4 else None
+    if moved is not None and _matches(moved, expected):
+        raise ValueError(f'doc has shape {array.shape}, which looks channels-first, but '
+                         f'the model expects channels-last input {expected}; pass '
+                         'np.moveaxis(doc, 1, -1)')
+    raise ValueError(f'doc has shape {array.shape} but the model expects input of shape '
+                     f'{expected} (None: any size)')
+
+
+def _cast(array: np.ndarray, dtype: Optional[str]) -> np.ndarray:
+    """Floats in the model's input dtype (float32 by default), integers as int32."""
+    floating = np.issubdtype(array.dtype, np.floating)
+    if floating and dtype and dtype.startswith(('int', 'uint')):
+        if not np.array_equal(array, np.round(array)):
+            raise ValueError(f'doc: the model takes integer input ({dtype}, e.g. token ids) '
+                             f'but doc holds non-integer floats (dtype {array.dtype})')
+        return array.astype(np.int32)
+    if floating:
+        return array.astype(dtype if dtype and dtype.startswith(('float', 'bfloat'))
+                            else 'float32')
+    if dtype and dtype.startswith('float'):
+        return array.astype(dtype)
+    return array.astype(np.int32)
+
+
+def check_docs(model: Any, docs: Any) -> np.ndarray:
+    """Documents as a numpy batch the model accepts, or a named error.
+
+    Parameters
+    ----------
+    model : keras.Model or tf_keras.Model
+    docs : array-like
+        ``(batch, ...)``: numpy array, list, or a TensorFlow / torch / JAX tensor.
+
+    Returns
+    -------
+    numpy.ndarray
+        Floats in the model's input dtype (float32 by default), integers as int32.
+    """
+    array = _as_array(docs)
+    shape, dtype = _expected_input(model)
+    _check_shape(array, shape)
+    return np.ascontiguousarray(_cast(array, dtype))
