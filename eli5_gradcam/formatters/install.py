@@ -11,18 +11,22 @@ names users call are rebound, in memory, when ``eli5_gradcam`` is imported:
 * ``eli5.format_as_dict`` and ``eli5.formatters.format_as_dict`` turn an
   explanation's PIL image into a PNG data URI, so the result stays
   JSON-serialisable;
+* ``eli5.format_as_html``, ``eli5.formatters.format_as_html`` and the
+  reference ``eli5.ipython`` holds become
+  :func:`eli5_gradcam.formatters.html.format_as_html`: image explanations are
+  drawn as their overlays, scores and strongest regions, everything else is
+  eli5's HTML, unchanged;
 * :class:`eli5.base.Explanation`'s ``_repr_html_`` (what Jupyter shows for an
   explanation that ends a cell) draws image explanations as their overlay
   above eli5's usual HTML, instead of eli5's empty output.
 
 eli5's own functions stay where they were defined
-(``eli5.formatters.image.format_as_image``, ``eli5.formatters.as_dict.format_as_dict``).
+(``eli5.formatters.image.format_as_image``, ``eli5.formatters.as_dict.format_as_dict``,
+``eli5.formatters.html.format_as_html``).
 """
 from __future__ import annotations
 
-import base64
 import html
-import io
 import sys
 from typing import Any
 
@@ -33,6 +37,7 @@ from eli5.base import Explanation
 from eli5.formatters.as_dict import format_as_dict as _eli5_format_as_dict
 from PIL import Image
 
+from .html import format_as_html, image_to_data_uri
 from .image import format_as_image
 
 __all__ = ['install', 'format_as_dict', 'explanation_repr_html', 'image_to_data_uri',
@@ -41,13 +46,6 @@ __all__ = ['install', 'format_as_dict', 'explanation_repr_html', 'image_to_data_
 #: Keyword arguments of our format_as_image that eli5.show_prediction must
 #: route to the formatter rather than to explain_prediction.
 IMAGE_FORMAT_KWARGS = frozenset({'target', 'columns', 'diverging_colormap'})
-
-
-def image_to_data_uri(image: Image.Image) -> str:
-    """A PIL image as a ``data:image/png;base64,...`` string."""
-    buffer = io.BytesIO()
-    image.save(buffer, format='PNG')
-    return 'data:image/png;base64,' + base64.b64encode(buffer.getvalue()).decode('ascii')
 
 
 def format_as_dict(explanation: Any) -> Any:
@@ -110,10 +108,12 @@ def install() -> None:
     for module in (eli5, eli5.formatters):
         setattr(module, 'format_as_image', format_as_image)
         setattr(module, 'format_as_dict', format_as_dict)
+        setattr(module, 'format_as_html', format_as_html)
     setattr(Explanation, '_repr_html_', explanation_repr_html)
     ipython = sys.modules.get('eli5.ipython')
     if ipython is not None:
         setattr(ipython, 'format_as_image', format_as_image)
+        setattr(ipython, 'format_as_html', format_as_html)
         kwargs = getattr(ipython, 'FORMAT_KWARGS', None)
         if isinstance(kwargs, set):
             kwargs.update(IMAGE_FORMAT_KWARGS)
