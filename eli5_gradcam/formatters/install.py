@@ -16,13 +16,17 @@ names users call are rebound, in memory, when ``eli5_gradcam`` is imported:
   :func:`eli5_gradcam.formatters.html.format_as_html`: image explanations are
   drawn as their overlays, scores and strongest regions, everything else is
   eli5's HTML, unchanged;
+* ``eli5.format_as_text`` and ``eli5.formatters.format_as_text`` become
+  :func:`eli5_gradcam.formatters.text.format_as_text`: eli5's text, with a
+  target's "... N more positive ..." line under its table where eli5 0.16
+  prints it above (targets without negative features);
 * :class:`eli5.base.Explanation`'s ``_repr_html_`` (what Jupyter shows for an
   explanation that ends a cell) draws image explanations as their overlay
   above eli5's usual HTML, instead of eli5's empty output.
 
 eli5's own functions stay where they were defined
 (``eli5.formatters.image.format_as_image``, ``eli5.formatters.as_dict.format_as_dict``,
-``eli5.formatters.html.format_as_html``).
+``eli5.formatters.html.format_as_html``, ``eli5.formatters.text.format_as_text``).
 """
 from __future__ import annotations
 
@@ -39,6 +43,7 @@ from PIL import Image
 
 from .html import format_as_html, image_to_data_uri
 from .image import format_as_image
+from .text import format_as_text
 
 __all__ = ['install', 'format_as_dict', 'explanation_repr_html', 'image_to_data_uri',
            'IMAGE_FORMAT_KWARGS']
@@ -109,6 +114,7 @@ def install() -> None:
         setattr(module, 'format_as_image', format_as_image)
         setattr(module, 'format_as_dict', format_as_dict)
         setattr(module, 'format_as_html', format_as_html)
+        setattr(module, 'format_as_text', format_as_text)
     setattr(Explanation, '_repr_html_', explanation_repr_html)
     ipython = sys.modules.get('eli5.ipython')
     if ipython is not None:
