@@ -21,8 +21,8 @@ names users call are rebound, in memory, when ``eli5_gradcam`` is imported:
   target's "... N more positive ..." line under its table where eli5 0.16
   prints it above (targets without negative features);
 * :class:`eli5.base.Explanation`'s ``_repr_html_`` (what Jupyter shows for an
-  explanation that ends a cell) draws image explanations as their overlay
-  above eli5's usual HTML, instead of eli5's empty output.
+  explanation that ends a cell) draws image explanations as their overlays
+  under each target's scores, instead of eli5's tables of grid cells.
 
 eli5's own functions stay where they were defined
 (``eli5.formatters.image.format_as_image``, ``eli5.formatters.as_dict.format_as_dict``,
@@ -38,10 +38,11 @@ import attr
 import eli5
 import eli5.formatters
 from eli5.base import Explanation
+from eli5.formatters import fields
 from eli5.formatters.as_dict import format_as_dict as _eli5_format_as_dict
 from PIL import Image
 
-from .html import format_as_html, image_to_data_uri
+from .html import format_as_html, image_to_data_uri, is_image_explanation
 from .image import format_as_image
 from .text import format_as_text
 
@@ -78,7 +79,16 @@ _eli5_repr_html = Explanation._repr_html_
 
 
 def explanation_repr_html(explanation: Explanation) -> str:
-    """Jupyter's view of an explanation: the overlay first for image kinds.
+    """Jupyter's view of an explanation: overlays and scores for image kinds.
+
+    An image explanation (see
+    :func:`~eli5_gradcam.formatters.html.is_image_explanation`) is formatted
+    by :func:`~eli5_gradcam.formatters.html.format_as_html` with the
+    arguments eli5's own ``_repr_html_`` passes (``force_weights=False``,
+    ``show=fields.WEIGHTS``): one overlay per target under its
+    ``y=... (probability ..., score ...)`` header, which names only the
+    numbers the target has (no probability for a model without a softmax).
+    Other explanations get eli5's view.
 
     Parameters
     ----------
@@ -89,23 +99,13 @@ def explanation_repr_html(explanation: Explanation) -> str:
     str
         HTML.
     """
-    body = _eli5_repr_html(explanation)
-    if isinstance(explanation.image, Image.Image) and explanation.targets:
-        try:
-            overlay = format_as_image(explanation)
-        except (TypeError, ValueError) as exc:
-            return f'<p>cannot draw the heatmap: {exc}</p>' + body
-        rows = ''.join(
-            f'<tr><td>{html.escape(str(t.target))}</td><td>{_number(t.score)}</td>'
-            f'<td>{_number(t.proba)}</td></tr>' for t in explanation.targets)
-        table = ('<table><tr><th>target</th><th>score</th><th>probability</th></tr>'
-                 f'{rows}</table>')
-        return f'<img src="{image_to_data_uri(overlay)}">' + table + body
-    return body
-
-
-def _number(value: object) -> str:
-    return '' if value is None else f'{value:.3f}'
+    if not is_image_explanation(explanation):
+        return str(_eli5_repr_html(explanation))
+    try:
+        return format_as_html(explanation, force_weights=False, show=fields.WEIGHTS)
+    except (TypeError, ValueError) as exc:      # Jupyter would show no output at all
+        return (f'<p>cannot draw the heatmap: {html.escape(str(exc))}</p>'
+                + str(_eli5_repr_html(explanation)))
 
 
 def install() -> None:
