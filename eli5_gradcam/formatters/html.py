@@ -47,10 +47,12 @@ def image_to_data_uri(image: Image.Image) -> str:
 def is_image_explanation(explanation: object) -> bool:
     """Whether :func:`format_as_html` draws ``explanation`` itself.
 
-    True for an :class:`eli5.base.Explanation` with an ``image`` and targets
-    that all have a 2-D ``heatmap``; everything else is eli5's to format.
+    True for an :class:`eli5.base.Explanation` whose ``image`` is a PIL image
+    and whose targets all have a 2-D ``heatmap``; everything else is eli5's
+    to format.
     """
-    if not isinstance(explanation, Explanation) or explanation.image is None:
+    if not isinstance(explanation, Explanation) or not isinstance(explanation.image,
+                                                                    Image.Image):
         return False
     targets = explanation.targets or []
     return bool(targets) and all(_is_2d(target) for target in targets)
@@ -100,6 +102,7 @@ def _pixel_span(cell: int, cells: int, pixels: int) -> str:
 
 
 def _regions_table(heatmap: Any, image: Image.Image) -> str:
+    """The strongest cells, on the layer's grid and in ``image``'s pixels."""
     grid_rows, grid_columns = np.shape(heatmap)
     rows = []
     for (row, column), weight in strongest_regions(heatmap):
@@ -128,16 +131,18 @@ def _target_header(target: TargetExplanation, is_regression: bool) -> str:
     return f'<b>{name}</b>' + (f' ({", ".join(scores)})' if scores else '')
 
 
-def _figure(explanation: Explanation, target: TargetExplanation, regions: bool) -> str:
-    overlay = format_as_image(attr.evolve(explanation, targets=[target]))
-    alt = html.escape(f'heatmap of {target.target!r} over the image', quote=True)
+def _figure(explanation: Explanation, target: TargetExplanation, *, regions: bool,
+            overlays: bool) -> str:
     parts = [f'<figure style="{_FIGURE_STYLE}">',
              f'<figcaption>{_target_header(target, bool(explanation.is_regression))}'
-             '</figcaption>',
-             f'<img src="{image_to_data_uri(overlay)}" alt="{alt}" '
-             f'width="{overlay.width}" style="max-width: 100%; height: auto;">']
+             '</figcaption>']
+    if overlays:
+        overlay = format_as_image(attr.evolve(explanation, targets=[target]))
+        alt = html.escape(f'heatmap of {target.target!r} over the image', quote=True)
+        parts.append(f'<img src="{image_to_data_uri(overlay)}" alt="{alt}" '
+                     f'width="{overlay.width}" style="max-width: 100%; height: auto;">')
     if regions:
-        parts.append(_regions_table(target.heatmap, overlay))
+        parts.append(_regions_table(target.heatmap, explanation.image))
     parts.append('</figure>')
     return ''.join(parts)
 
@@ -145,7 +150,8 @@ def _figure(explanation: Explanation, target: TargetExplanation, regions: bool) 
 def image_explanation_html(explanation: Explanation,
                            *,
                            show: Iterable[str] = fields.ALL,
-                           regions: bool = True) -> str:
+                           regions: bool = True,
+                           overlays: bool = True) -> str:
     """HTML for an image explanation (see :func:`is_image_explanation`).
 
     Parameters
@@ -157,6 +163,10 @@ def image_explanation_html(explanation: Explanation,
         strongest regions) are drawn; the others have nothing to show here.
     regions : bool
         List each target's strongest cells under its overlay.
+    overlays : bool
+        Draw the overlays; ``False`` leaves only the headers and regions,
+        for a page that shows :func:`~eli5_gradcam.formatters.format_as_image`'s
+        picture already.
 
     Returns
     -------
@@ -171,7 +181,8 @@ def image_explanation_html(explanation: Explanation,
             parts.append(f'<p style="{_TEXT_STYLE}">'
                          f'{html.escape(str(explanation.description))}</p>')
         elif key == 'targets':
-            figures = ''.join(_figure(explanation, target, regions)
+            figures = ''.join(_figure(explanation, target, regions=regions,
+                                      overlays=overlays)
                               for target in explanation.targets or [])
             parts.append(f'<div style="{_FIGURES_STYLE}">{figures}</div>')
     if explanation.error:

@@ -15,6 +15,7 @@ from PIL import Image
 
 import eli5_gradcam
 from eli5_gradcam.formatters import format_as_html, format_as_image
+from eli5_gradcam.formatters.html import image_explanation_html
 from eli5_gradcam.nn import LayerCapture, explain_capture
 
 
@@ -86,6 +87,13 @@ def test_image_html_probabilities_signed_maps_and_eli5_options():
     assert 'Explained as' not in short and 'Strongest regions' not in short
 
 
+def test_image_html_without_overlays_for_pages_that_show_the_picture():
+    expl = _image_explanation(grid=(3, 4))
+    html = image_explanation_html(expl, show=['targets'], overlays=False)
+    assert '<img' not in html and 'y=cat</b> (score 1.500)' in html
+    assert html.count('Strongest regions (3&times;4 grid)') == 2
+
+
 def test_image_html_escapes_labels():
     expl = Explanation('model', image=_image(), targets=[
         TargetExplanation(target='<script>', score=1.0, heatmap=np.eye(3))])
@@ -114,8 +122,11 @@ def _sklearn_explanation():
     lambda: Explanation('model', targets=[], image=_image()),              # nothing to draw
     lambda: Explanation('model', image=_image(), targets=[                 # not a 2-D map
         TargetExplanation(target=0, score=1.0, heatmap=np.ones(3))]),
+    lambda: Explanation('model', image=np.zeros((4, 4, 3)), targets=[      # not a PIL image
+        TargetExplanation(target=0, score=1.0, heatmap=np.eye(3))]),
     lambda: Explanation('model', error='not supported'),
-], ids=['gradcam-text', 'sklearn', 'image-no-targets', 'image-1d-heatmap', 'error'])
+], ids=['gradcam-text', 'sklearn', 'image-no-targets', 'image-1d-heatmap', 'array-image',
+        'error'])
 @pytest.mark.parametrize('kwargs', [{}, dict(force_weights=False, show=fields.WEIGHTS)])
 def test_other_explanations_get_eli5_html_byte_for_byte(make, kwargs):
     expl = make()
