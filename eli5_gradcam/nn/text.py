@@ -5,11 +5,16 @@ to one value per token; :func:`padding_mask` / :func:`strip_padding` drop
 padding; :func:`weighted_spans` and :func:`token_feature_weights` build eli5's
 structures, so that :func:`eli5.format_as_html` colours each token by its
 weight and :func:`eli5.format_as_text` lists them.
+
+Every token position is its own feature, named by :func:`token_feature_names`
+(a repeated token gets an occurrence suffix, ``'acting [2]'``): eli5's HTML
+shares a feature's weight among all spans of that name, so one name for two
+positions would colour both with the average of their weights.
 """
 from __future__ import annotations
 
 import numbers
-from typing import List, NamedTuple, Optional, Sequence, Tuple
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 from eli5.base import DocWeightedSpans, FeatureWeights, WeightedSpans
@@ -25,6 +30,7 @@ __all__ = [
     'padding_mask',
     'strip_padding',
     'is_char_tokens',
+    'token_feature_names',
     'TokenLayout',
     'token_layout',
     'weighted_spans',
@@ -196,15 +202,61 @@ def is_char_tokens(tokens: Sequence[str]) -> bool:
     return all(len(token) <= 1 for token in tokens)
 
 
+def token_feature_names(tokens: Sequence[str]) -> List[str]:
+    """One distinct feature name per token position.
+
+    A token's first occurrence is named by the token itself; the k-th
+    occurrence of a repeated token is ``'token [k]'``.  eli5 treats spans
+    with the same feature name as one feature and divides its weight among
+    them, so each position, which carries its own weight, needs its own
+    name.  The suffix is bumped past any name already taken (a token that is
+    literally ``'token [2]'``), so names never collide.
+
+    Parameters
+    ----------
+    tokens : sequence of str
+
+    Returns
+    -------
+    list of str
+        ``len(tokens)`` distinct names.
+
+    Examples
+    --------
+    >>> token_feature_names(['good', 'acting', 'bad', 'acting'])
+    ['good', 'acting', 'bad', 'acting [2]']
+    """
+    if len(set(tokens)) == len(tokens):
+        return list(tokens)
+    taken = set(tokens)
+    occurrences: Dict[str, int] = {}
+    names = []
+    for token in tokens:
+        seen = occurrences.get(token, 0)
+        occurrences[token] = seen + 1
+        if not seen:
+            names.append(token)
+            continue
+        number = seen + 1
+        while f'{token} [{number}]' in taken:
+            number += 1
+        name = f'{token} [{number}]'
+        taken.add(name)
+        names.append(name)
+    return names
+
+
 class TokenLayout(NamedTuple):
     """Where each token sits in the joined document (see :func:`token_layout`)."""
 
     #: The tokens joined (with spaces, or nothing for character tokens).
     document: str
-    #: ``(token, [(start, end)])`` for every non-empty token.
+    #: ``(feature name, [(start, end)])`` for every non-empty token.
     pieces: List[Tuple[str, List[Tuple[int, int]]]]
     #: Positions of those tokens in the token list; None when all are kept.
     kept: Optional[List[int]]
+    #: :func:`token_feature_names` of all the tokens.
+    names: List[str]
 
 
 def token_layout(tokens: Sequence[str]) -> TokenLayout:
@@ -222,13 +274,14 @@ def token_layout(tokens: Sequence[str]) -> TokenLayout:
     TokenLayout
     """
     separator = '' if is_char_tokens(tokens) else ' '
+    names = token_feature_names(tokens)
     lengths = [len(token) for token in tokens]
     ends = (np.cumsum(lengths) + np.arange(len(lengths)) * len(separator)).tolist()
-    pieces = [(token, [(end - length, end)])
-              for token, length, end in zip(tokens, lengths, ends) if length]
+    pieces = [(name, [(end - length, end)])
+              for name, length, end in zip(names, lengths, ends) if length]
     kept = None if len(pieces) == len(lengths) else [
         index for index, length in enumerate(lengths) if length]
-    return TokenLayout(separator.join(tokens), pieces, kept)
+    return TokenLayout(separator.join(tokens), pieces, kept, names)
 
 
 def weighted_spans(tokens: Sequence[str], weights: np.ndarray,
@@ -237,6 +290,8 @@ def weighted_spans(tokens: Sequence[str], weights: np.ndarray,
     """eli5 :class:`~eli5.base.WeightedSpans` highlighting each token.
 
     Word tokens are joined with spaces, character tokens without a separator.
+    Each span is named by :func:`token_feature_names`, so every position is
+    coloured by its own weight.
 
     Parameters
     ----------
@@ -267,10 +322,13 @@ def weighted_spans(tokens: Sequence[str], weights: np.ndarray,
 
 
 def token_feature_weights(tokens: Sequence[str], weights: np.ndarray,
-                          top: int = 20) -> FeatureWeights:
+                          top: int = 20,
+                          layout: Optional[TokenLayout] = None) -> FeatureWeights:
     """eli5 :class:`~eli5.base.FeatureWeights`: the tokens ranked by weight.
 
     Used by :func:`eli5.format_as_text` and :func:`eli5.format_as_dataframe`.
+    Features are named by :func:`token_feature_names`, as the spans of
+    :func:`weighted_spans` are.
 
     Parameters
     ----------
@@ -278,9 +336,12 @@ def token_feature_weights(tokens: Sequence[str], weights: np.ndarray,
     weights : numpy.ndarray
     top : int
         How many positive and how many negative tokens to list.
+    layout : TokenLayout, optional
+        ``token_layout(tokens)``, when already computed: its names are reused.
 
     Returns
     -------
     eli5.base.FeatureWeights
     """
-    return ranked_feature_weights(weights, tokens.__getitem__, top)
+    names = layout.names if layout is not None else token_feature_names(tokens)
+    return ranked_feature_weights(weights, names.__getitem__, top)

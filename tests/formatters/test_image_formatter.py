@@ -155,7 +155,24 @@ def test_show_prediction_image_branch_uses_our_formatter():
 def test_jupyter_repr_of_image_explanation_shows_the_overlay():
     expl = _explanation([np.eye(4)], labels=['cat'], scores=[1.5])
     html = expl._repr_html_()
-    assert html.startswith('<img src="data:image/png;base64,')
-    assert 'cat' in html
+    assert '<img src="data:image/png;base64,' in html
+    assert '<b>y=cat</b> (score 1.500)' in html
+    assert 'row 0, col 0' not in html            # eli5's view: no tables under the picture
     text_expl = Explanation('model', targets=[TargetExplanation(target='x', score=1.0)])
     assert '<img' not in text_expl._repr_html_()
+
+
+def test_jupyter_repr_shows_probability_only_where_there_is_one():
+    no_softmax = _explanation([np.eye(4), np.eye(4)], labels=['cat', 'dog'], scores=[1.5, -2.0])
+    html = no_softmax._repr_html_()
+    assert 'probability' not in html
+    assert '(score 1.500)' in html and '(score -2.000)' in html
+    with_softmax = _explanation([np.eye(4)], labels=['cat'], scores=[1.5])
+    with_softmax.targets[0].proba = 0.875
+    assert '<b>y=cat</b> (probability 0.875, score 1.500)' in with_softmax._repr_html_()
+
+
+def test_jupyter_repr_of_an_undrawable_heatmap_says_why():
+    expl = _explanation([np.eye(4) * 3], labels=['cat'], scores=[1.5])
+    html = expl._repr_html_()
+    assert html.startswith('<p>cannot draw the heatmap: heatmap must contain values in [0, 1]')

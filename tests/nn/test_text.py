@@ -1,17 +1,19 @@
 """Text: resizing to tokens, padding, and eli5's highlighting."""
 import re
+from itertools import chain
 
 import eli5
 import numpy as np
 import pytest
+from eli5.formatters.text_helpers import prepare_weighted_spans
 
 import eli5_gradcam  # noqa: F401
 from eli5_gradcam.nn import ExplainOptions
 from eli5_gradcam.nn.explanation import Documents
 from eli5_gradcam.nn import LayerCapture, explain_capture
 from eli5_gradcam.nn.text import (as_tokens, is_char_tokens, padding_mask, resize_heatmap,
-                                  strip_padding, token_feature_weights, token_layout,
-                                  weighted_spans)
+                                  strip_padding, token_feature_names, token_feature_weights,
+                                  token_layout, weighted_spans)
 from eli5_gradcam.nn.features import fewer_feature_weights, ranked_feature_weights
 
 
@@ -191,3 +193,36 @@ def test_show_prediction_style_html_has_a_header_per_target():
     html = eli5.format_as_html(expl, force_weights=False, show=['targets'])
     assert 'y=pos' in html and 'y=neg' in html
     assert html.count('<p style="margin-bottom: 2.5em') == 2
+
+
+def test_token_feature_names_are_distinct_and_read_naturally():
+    assert token_feature_names(['good', 'acting', 'bad', 'acting', 'acting']) == [
+        'good', 'acting', 'bad', 'acting [2]', 'acting [3]']
+    assert token_feature_names(list('abc')) == list('abc')
+    # a token that already reads like a suffixed name keeps its name; the
+    # repeat skips past it
+    assert token_feature_names(['a', 'a', 'a [2]']) == ['a', 'a [3]', 'a [2]']
+
+
+def test_repeated_token_is_highlighted_at_its_own_weight():
+    tokens = ['good', 'acting', 'bad', 'acting']
+    expl = _text_explanation(tokens, positions=4)
+    target, = expl.targets
+    weights = target.heatmap
+    np.testing.assert_allclose(weights, [-1.0, -1 / 3, 1 / 3, 1.0])
+    # the colours eli5 computes for each character of the document
+    (prepared,), = prepare_weighted_spans(expl.targets)
+    doc = target.weighted_spans.docs_weighted_spans[0]
+    assert doc.document == 'good acting bad acting'
+    for (_, ((start, end),), _), token, weight in zip(doc.spans, tokens, weights):
+        assert doc.document[start:end] == token
+        np.testing.assert_allclose(prepared.char_weights[start:end], weight)
+    # the table names both positions, each at its own weight
+    listed = {fw.feature: fw.weight for fw in chain(target.feature_weights.pos,
+                                                    target.feature_weights.neg)}
+    assert listed == pytest.approx({'good': -1.0, 'acting': -1 / 3, 'bad': 1 / 3,
+                                    'acting [2]': 1.0})
+    html = eli5.format_as_html(expl)
+    assert re.findall(r'title="(-?[0-9.]+)"[^>]*>acting</span>', html) == ['-0.333', '1.000']
+    text = eli5.format_as_text(expl)
+    assert re.search(r'\+1\.000 +acting \[2\]', text)
