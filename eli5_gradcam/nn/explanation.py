@@ -178,7 +178,7 @@ def _target_explanation(capture: LayerCapture, item: int, index: int, label: Any
     """One target of one document: scores, heatmap and its feature weights."""
     if text is not None:
         tokens, layout = text
-        features = token_feature_weights(tokens, heatmap)
+        features = token_feature_weights(tokens, heatmap, layout=layout)
         spans = weighted_spans(tokens, heatmap, layout=layout,
                                other=fewer_feature_weights(features, STRONGEST_TOKENS))
     else:

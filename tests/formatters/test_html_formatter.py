@@ -16,7 +16,8 @@ from PIL import Image
 import eli5_gradcam
 from eli5_gradcam.formatters import format_as_html, format_as_image
 from eli5_gradcam.formatters.html import image_explanation_html
-from eli5_gradcam.nn import LayerCapture, explain_capture
+from eli5_gradcam.nn import ExplainOptions, LayerCapture, explain_capture
+from eli5_gradcam.nn.explanation import Documents
 
 
 def _image(width=64, height=48, seed=0):
@@ -30,9 +31,10 @@ def _image_explanation(grid=(56, 56), relu=True, probabilities=None):
     activations = rng.random((1,) + grid + (4,))
     gradients = rng.random((1, 2) + grid + (4,)) - (0.0 if relu else 0.5)
     capture = LayerCapture(activations, gradients, np.array([[0.25, 1.5]]),
-                           np.array([[1, 0]]), 'conv', 'logit', probabilities)
-    expl, = explain_capture(capture, estimator='Model', kind='image', images=[_image()],
-                            relu=relu, target_names=['dog', 'cat'])
+                           np.array([[1, 0]]), 'conv', probabilities=probabilities)
+    expl, = explain_capture(capture, estimator='Model', kind='image',
+                            documents=Documents(images=[_image()]),
+                            options=ExplainOptions(relu=relu, target_names=['dog', 'cat']))
     return expl
 
 
@@ -40,10 +42,10 @@ def _text_explanation():
     activations = np.eye(4)[np.newaxis]
     gradients = np.broadcast_to(np.linspace(-1.0, 1.0, 4)[None, None, None], (1, 1, 4, 4))
     capture = LayerCapture(activations, gradients, np.array([[0.3, 0.7]]), np.array([[1]]),
-                           'embedding', 'logit', np.array([[0.4, 0.6]]))
+                           'embedding', probabilities=np.array([[0.4, 0.6]]))
     expl, = explain_capture(capture, estimator='TextModel', kind='text',
-                            tokens=[['good', 'acting', 'bad', 'acting']], relu=False,
-                            target_names=['neg', 'pos'])
+                            documents=Documents(tokens=[['good', 'acting', 'bad', 'acting']]),
+                            options=ExplainOptions(relu=False, target_names=['neg', 'pos']))
     return expl
 
 

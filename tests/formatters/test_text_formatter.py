@@ -9,7 +9,8 @@ from eli5.formatters.text import format_as_text as eli5_format_as_text
 from PIL import Image
 
 from eli5_gradcam.formatters import format_as_text
-from eli5_gradcam.nn import LayerCapture, explain_capture
+from eli5_gradcam.nn import ExplainOptions, LayerCapture, explain_capture
+from eli5_gradcam.nn.explanation import Documents
 
 
 def _image_explanation(relu=True):
@@ -17,9 +18,10 @@ def _image_explanation(relu=True):
     activations = rng.random((1, 56, 56, 4))
     gradients = rng.random((1, 1, 56, 56, 4)) - (0.0 if relu else 0.5)
     capture = LayerCapture(activations, gradients, np.array([[0.3, 0.7]]), np.array([[1]]),
-                           'conv', 'logit', None)
-    expl, = explain_capture(capture, estimator='Model', kind='image', relu=relu,
-                            images=[Image.new('RGB', (64, 64))])
+                           'conv', probabilities=None)
+    expl, = explain_capture(capture, estimator='Model', kind='image',
+                            options=ExplainOptions(relu=relu),
+                            documents=Documents(images=[Image.new('RGB', (64, 64))]))
     return expl
 
 
@@ -28,10 +30,10 @@ def _text_explanation(n_tokens=30):
     gradients = np.broadcast_to(np.linspace(0.1, 1.0, n_tokens)[None, None, None],
                                 (1, 1, n_tokens, n_tokens))
     capture = LayerCapture(activations, gradients, np.array([[0.3, 0.7]]), np.array([[1]]),
-                           'embedding', 'logit', np.array([[0.4, 0.6]]))
+                           'embedding', probabilities=np.array([[0.4, 0.6]]))
     expl, = explain_capture(capture, estimator='TextModel', kind='text',
-                            tokens=[[f'w{i}' for i in range(n_tokens)]],
-                            target_names=['neg', 'pos'])
+                            documents=Documents(tokens=[[f'w{i}' for i in range(n_tokens)]]),
+                            options=ExplainOptions(target_names=['neg', 'pos']))
     return expl
 
 
