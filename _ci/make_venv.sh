@@ -7,7 +7,14 @@ cd "$(dirname "$0")/.."
 venv="${1:-.venv}"
 python="${PYTHON:-python3}"
 stamp="$venv/.requirements.sha256"
-want="$(sha256sum requirements.txt pyproject.toml | sha256sum | cut -d' ' -f1)"
+# Test-only packages installed with --no-deps after requirements.txt, because
+# their declared dependencies cannot be installed here: pytorch-grad-cam (the
+# oracle of tests/pytorch/test_pytorch_methods_oracle.py) declares torchvision,
+# which cannot import beside the CPU torch wheel; its other dependencies
+# (ttach, opencv-python-headless, ...) are pinned in requirements.txt.
+# bench/setup.sh installs the same pin for venvs not made here.
+no_deps=(grad-cam==1.5.7)
+want="$({ sha256sum requirements.txt pyproject.toml; echo "no-deps: ${no_deps[*]}"; } | sha256sum | cut -d' ' -f1)"
 if [ -x "$venv/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
     echo "[make_venv] reusing $venv"
     exit 0
@@ -20,6 +27,7 @@ quiet_pip() {
 }
 quiet_pip install --quiet --upgrade pip
 quiet_pip install --quiet -r requirements.txt
+quiet_pip install --quiet --no-deps "${no_deps[@]}"
 quiet_pip install --quiet --no-deps --no-build-isolation -e .
 echo "$want" > "$stamp"
 echo "[make_venv] ready: $venv"

@@ -19,18 +19,24 @@ from typing import Callable, Dict, Tuple
 import numpy as np
 
 from .errors import user_stacklevel
+from .methods_eigen import eigencam_map, eigengradcam_map
 
 __all__ = [
     'EPS',
+    'XGRADCAM_EPS',
     'METHODS',
     'FlatHeatmapWarning',
     'gradcam_channel_weights',
     'gradcam_plus_plus_channel_weights',
+    'xgradcam_channel_weights',
     'weighted_sum',
     'gradcam_map',
     'gradcam_plus_plus_map',
+    'xgradcam_map',
     'layercam_map',
     'hirescam_map',
+    'eigencam_map',
+    'eigengradcam_map',
     'compute_heatmaps',
     'normalize_heatmaps',
     'gradcam_heatmaps',
@@ -40,6 +46,10 @@ __all__ = [
 #: Relative tolerance below which a heatmap counts as flat (all zero or
 #: constant) and is returned as zeros instead of being divided by ~0.
 EPS = 1e-7
+
+#: Added to each channel's activation sum in XGrad-CAM's denominator, as
+#: pytorch-grad-cam does (the paper's equation has no such term).
+XGRADCAM_EPS = 1e-7
 
 
 class FlatHeatmapWarning(UserWarning):
@@ -129,6 +139,44 @@ def gradcam_plus_plus_channel_weights(activations: np.ndarray,
     return (alphas * np.maximum(gradients, 0.0)).sum(axis=axes)
 
 
+def xgradcam_channel_weights(activations: np.ndarray,
+                             gradients: np.ndarray) -> np.ndarray:
+    """XGrad-CAM channel weights: the gradients averaged with the activations
+    as weights.
+
+    .. math::
+        \\alpha^c_k = \\sum_i \\frac{A^k_i}{\\sum_j A^k_j + \\epsilon}
+                      \\frac{\\partial y^c}{\\partial A^k_i}
+
+    (Fu et al. 2020, "Axiom-based Grad-CAM", https://arxiv.org/abs/2008.02312):
+    each position's gradient counts in proportion to the channel's activation
+    there.  The paper's weights have no :math:`\\epsilon`; its authors' code
+    adds 1e-6 and pytorch-grad-cam's ``XGradCAM`` 1e-7 to the denominator.
+    This function adds :data:`XGRADCAM_EPS` (1e-7, pytorch-grad-cam's value),
+    so a channel that is zero everywhere gets weight 0; the definitions differ
+    only for channels whose activations sum to almost zero.  A channel whose
+    denominator is exactly zero gets weight 0.
+
+    Parameters
+    ----------
+    activations : numpy.ndarray
+        ``(batch, *spatial, channels)``.
+    gradients : numpy.ndarray
+        ``(batch, targets, *spatial, channels)``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(batch, targets, channels)``.
+    """
+    axes = _spatial_axes(gradients)
+    denominator = activations.sum(axis=tuple(a - 1 for a in axes)) + XGRADCAM_EPS
+    denominator = denominator[:, np.newaxis]             # add the target axis
+    numerator = (gradients * activations[:, np.newaxis]).sum(axis=axes)
+    safe = np.where(denominator != 0.0, denominator, 1.0)
+    return np.where(denominator != 0.0, numerator / safe, 0.0)
+
+
 def weighted_sum(activations: np.ndarray, channel_weights: np.ndarray) -> np.ndarray:
     """Linear combination of activation maps, :math:`\\sum_k w^c_k A^k`.
 
@@ -161,6 +209,12 @@ def gradcam_plus_plus_map(activations: np.ndarray, gradients: np.ndarray) -> np.
                         gradcam_plus_plus_channel_weights(activations, gradients))
 
 
+def xgradcam_map(activations: np.ndarray, gradients: np.ndarray) -> np.ndarray:
+    """XGrad-CAM map before the ReLU: :math:`\\sum_k \\alpha^c_k A^k` with
+    the weights of :func:`xgradcam_channel_weights`."""
+    return weighted_sum(activations, xgradcam_channel_weights(activations, gradients))
+
+
 def layercam_map(activations: np.ndarray, gradients: np.ndarray) -> np.ndarray:
     """LayerCAM map before the ReLU.
 
@@ -190,16 +244,22 @@ MapFunction = Callable[[np.ndarray, np.ndarray], np.ndarray]
 METHODS: Dict[str, MapFunction] = {
     'gradcam': gradcam_map,
     'gradcam++': gradcam_plus_plus_map,
+    'xgradcam': xgradcam_map,
     'layercam': layercam_map,
     'hirescam': hirescam_map,
+    'eigencam': eigencam_map,
+    'eigengradcam': eigengradcam_map,
 }
 
 #: Display names used in explanations.
 METHOD_TITLES: Dict[str, str] = {
     'gradcam': 'Grad-CAM',
     'gradcam++': 'Grad-CAM++',
+    'xgradcam': 'XGrad-CAM',
     'layercam': 'LayerCAM',
     'hirescam': 'HiResCAM',
+    'eigencam': 'Eigen-CAM',
+    'eigengradcam': 'EigenGrad-CAM',
 }
 
 _ALIASES = {
@@ -208,6 +268,12 @@ _ALIASES = {
     'gradcamplusplus': 'gradcam++', 'gradcam_plus_plus': 'gradcam++',
     'layer-cam': 'layercam', 'layer_cam': 'layercam',
     'hires-cam': 'hirescam', 'hires_cam': 'hirescam',
+    'x-grad-cam': 'xgradcam', 'xgrad-cam': 'xgradcam', 'x-gradcam': 'xgradcam',
+    'xgrad_cam': 'xgradcam', 'x_grad_cam': 'xgradcam',
+    'eigen-cam': 'eigencam', 'eigen_cam': 'eigencam',
+    'eigen-grad-cam': 'eigengradcam', 'eigengrad-cam': 'eigengradcam',
+    'eigen-gradcam': 'eigengradcam', 'eigen_grad_cam': 'eigengradcam',
+    'eigengrad_cam': 'eigengradcam',
 }
 
 
@@ -217,8 +283,10 @@ def resolve_method(method: object) -> str:
     Parameters
     ----------
     method : str
-        One of ``'gradcam'``, ``'gradcam++'``, ``'layercam'``, ``'hirescam'``
-        (case-insensitive; ``'Grad-CAM'`` and similar spellings are accepted).
+        One of ``'gradcam'``, ``'gradcam++'``, ``'xgradcam'``, ``'layercam'``,
+        ``'hirescam'``, ``'eigencam'``, ``'eigengradcam'`` (case-insensitive;
+        ``'Grad-CAM'``, ``'XGrad-CAM'``, ``'Eigen-CAM'`` and similar spellings
+        are accepted).
 
     Returns
     -------
@@ -251,7 +319,11 @@ def compute_heatmaps(activations: np.ndarray,
         ``(batch, targets, *spatial, channels)``, the gradient of each
         target's score with respect to ``activations``.
     method : str
-        ``'gradcam'`` (default), ``'gradcam++'``, ``'layercam'`` or ``'hirescam'``.
+        ``'gradcam'`` (default), ``'gradcam++'``, ``'xgradcam'``,
+        ``'layercam'``, ``'hirescam'``, ``'eigencam'`` or ``'eigengradcam'``:
+        the keys of :data:`METHODS`.  ``'eigencam'`` uses the activations
+        only: it gives the same map for every target, whatever the gradients,
+        and ``counterfactual`` does not change it.
     relu : bool
         Keep only positive evidence, as the papers do (default).  With
         ``False`` the map keeps its sign: negative values mark regions that
@@ -268,9 +340,11 @@ def compute_heatmaps(activations: np.ndarray,
     name = resolve_method(method)
     activations = np.asarray(activations, dtype=np.float64)
     gradients = np.asarray(gradients)
-    if name != 'gradcam' or not np.issubdtype(gradients.dtype, np.floating):
+    if name not in ('gradcam', 'eigencam') or not np.issubdtype(gradients.dtype,
+                                                                   np.floating):
         # Grad-CAM only averages the gradients (in float64, see
-        # gradcam_channel_weights): no float64 copy of the largest array.
+        # gradcam_channel_weights) and Eigen-CAM ignores them: no float64 copy
+        # of the largest array.
         gradients = gradients.astype(np.float64, copy=False)
     _check_pair(activations, gradients)
     if counterfactual:
