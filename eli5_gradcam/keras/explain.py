@@ -23,13 +23,14 @@ __all__ = ['KERAS', 'KerasAdapter', 'explain_prediction_keras', 'explain_batch_k
            'capture_batch']
 
 #: Options the Keras adapter does not take.
-UNSUPPORTED = ('reshape',)
+UNSUPPORTED: Tuple[str, ...] = ('reshape',)
 
 
 class KerasAdapter:
     """The framework work of an explanation, for :func:`~eli5_gradcam.nn.driver.explain_documents`."""
 
     channels_first = False
+    unsupported: Tuple[str, ...] = UNSUPPORTED
 
     def name(self, model: Any) -> str:
         """The model's name."""

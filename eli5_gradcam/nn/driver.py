@@ -28,6 +28,9 @@ class Adapter(Protocol):
     #: Image documents are NCHW (PyTorch) rather than NHWC (Keras).
     channels_first: bool
 
+    #: Options of :class:`ExplainOptions` this framework does not take.
+    unsupported: Tuple[str, ...]
+
     def name(self, model: Any) -> str:
         """The model's name, for ``Explanation.estimator``."""
 

@@ -23,6 +23,7 @@ class PyTorchAdapter:
     """The framework work of an explanation, for :func:`~eli5_gradcam.nn.driver.explain_documents`."""
 
     channels_first = True
+    unsupported: Tuple[str, ...] = ()
 
     def name(self, model: Any) -> str:
         """The model's class name."""
