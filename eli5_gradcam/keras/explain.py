@@ -23,7 +23,7 @@ __all__ = ['KERAS', 'KerasAdapter', 'explain_prediction_keras', 'explain_batch_k
            'capture_batch']
 
 #: Options the Keras adapter does not take.
-UNSUPPORTED: Tuple[str, ...] = ('reshape',)
+UNSUPPORTED: Tuple[str, ...] = ('reshape', 'input_key')
 
 
 class KerasAdapter:
@@ -44,7 +44,8 @@ class KerasAdapter:
         if not getattr(model, 'layers', None):
             raise ModelNotSupported('the model has no layers')
 
-    def documents(self, model: Any, docs: Any) -> Tuple[np.ndarray, Tuple[int, ...]]:
+    def documents(self, model: Any, docs: Any, options: ExplainOptions
+                  ) -> Tuple[np.ndarray, Tuple[int, ...]]:
         """See :func:`.documents.check_docs`."""
         batch = check_docs(model, docs)
         return batch, tuple(batch.shape)
@@ -52,6 +53,10 @@ class KerasAdapter:
     def as_numpy(self, batch: Any) -> np.ndarray:
         """The documents are numpy already."""
         return np.asarray(batch)
+
+    def padding(self, batch: Any) -> Optional[np.ndarray]:
+        """Keras documents carry no attention mask."""
+        return None
 
     def capture(self, model: Any, batch: Any, kind: DocumentKind,
                 options: ExplainOptions) -> LayerCapture:

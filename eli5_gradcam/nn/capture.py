@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, Optional
+from typing import Dict, Optional, Tuple
 
 import numpy as np
 
@@ -47,6 +47,9 @@ class LayerCapture:
         not the model's output.
     probabilities : numpy.ndarray, optional
         ``(batch, outputs)`` class probabilities, where the adapter knows them.
+    function_names : tuple of str
+        Names of the score-function targets, whose scores are the last
+        ``len(function_names)`` columns of ``scores`` (after the model's outputs).
     """
 
     activations: np.ndarray
@@ -57,6 +60,7 @@ class LayerCapture:
     final_activation: Optional[str] = None
     logits: bool = False
     probabilities: Optional[np.ndarray] = None
+    function_names: Tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.final_activation not in FINAL_ACTIVATIONS + (None,):
@@ -74,6 +78,11 @@ class LayerCapture:
         return SCORE_NAMES[self.final_activation if self.logits else None]
 
     @property
+    def n_outputs(self) -> int:
+        """The model's outputs among the columns of ``scores``."""
+        return int(self.scores.shape[1]) - len(self.function_names)
+
+    @property
     def is_regression(self) -> bool:
         """One output and no final softmax or sigmoid: a regression value."""
-        return self.scores.shape[1] == 1 and self.final_activation is None
+        return self.n_outputs == 1 and self.final_activation is None

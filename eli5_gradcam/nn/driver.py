@@ -38,11 +38,17 @@ class Adapter(Protocol):
         """Raise TypeError for a non-model, :class:`ModelNotSupported` for a model
         that cannot be explained (empty, unbuilt)."""
 
-    def documents(self, model: Any, docs: Any) -> Tuple[Any, Tuple[int, ...]]:
-        """The documents as the model takes them (batch first) and their shape."""
+    def documents(self, model: Any, docs: Any, options: ExplainOptions
+                  ) -> Tuple[Any, Tuple[int, ...]]:
+        """The documents as the model takes them (batch first) and the shape of
+        the explained input (``options.input_key`` for several inputs)."""
 
     def as_numpy(self, batch: Any) -> np.ndarray:
-        """The documents as numpy, to draw images and find padding."""
+        """The explained input as numpy, to draw images and find padding."""
+
+    def padding(self, batch: Any) -> Optional[np.ndarray]:
+        """``(batch, length)`` bool, True at padding, where the documents say
+        (an ``attention_mask``), else None."""
 
     def capture(self, model: Any, batch: Any, kind: DocumentKind,
                 options: ExplainOptions) -> LayerCapture:
@@ -54,7 +60,7 @@ def _prepare(adapter: Adapter, model: Any, docs: Any, options: ExplainOptions, *
              single: bool) -> Tuple[Any, DocumentKind, Optional[List[List[str]]]]:
     """Checked model and documents: the framework batch, its kind, its token lists."""
     adapter.check_model(model, options)
-    batch, shape = adapter.documents(model, docs)
+    batch, shape = adapter.documents(model, docs, options)
     if single:
         check_documents(shape, kind='other', single=True)
     kind = document_kind(shape, channels_first=adapter.channels_first,
@@ -105,7 +111,8 @@ def explain_documents(adapter: Adapter, model: Any, docs: Any, options: ExplainO
     capture = adapter.capture(model, batch, kind, options)
     numpy_docs = None if kind.kind == 'other' else adapter.as_numpy(batch)
     documents = Documents(docs=numpy_docs, images=images, tokens=token_lists,
-                          channels_first=adapter.channels_first)
+                          channels_first=adapter.channels_first,
+                          padding=adapter.padding(batch) if kind.kind == 'text' else None)
     return explain_capture(capture, estimator=adapter.name(model), kind=kind.kind,
                            options=options, documents=documents)
 

@@ -138,12 +138,16 @@ class Documents:
         One token list per document (text kind).
     channels_first : bool, optional
         Layout of image ``docs``; guessed when None.
+    padding : numpy.ndarray, optional
+        ``(batch, length)`` bool, True at padding (from an ``attention_mask``):
+        removed from text explanations.
     """
 
     docs: Optional[np.ndarray] = None
     images: Optional[Sequence[Optional[Image.Image]]] = None
     tokens: Optional[Sequence[object]] = None
     channels_first: Optional[bool] = None
+    padding: Optional[np.ndarray] = None
 
 
 def _image_of(documents: Documents, item: int) -> Optional[Image.Image]:
@@ -163,10 +167,18 @@ def _text_maps(raw: np.ndarray, documents: Documents, item: int, options: Explai
         raise ValueError('tokens are required for a text explanation')
     tokens = as_tokens(documents.tokens[item])
     heatmaps = resize_heatmap(raw, len(tokens), options.interpolation_kind)
+    mask = np.zeros(len(tokens), dtype=bool)
+    if documents.padding is not None:
+        given = np.asarray(documents.padding[item]).reshape(-1)
+        if given.shape[0] != len(tokens):
+            raise ValueError(f'tokens: document {item} has {len(tokens)} tokens but its '
+                             f'attention_mask has {given.shape[0]} positions')
+        mask |= given
     if options.pad_value is not None or options.pad_token is not None:
-        mask = padding_mask(tokens, doc=None if documents.docs is None else documents.docs[item],
-                            pad_value=options.pad_value, pad_token=options.pad_token,
-                            padding=options.padding)
+        mask |= padding_mask(tokens, doc=None if documents.docs is None else documents.docs[item],
+                             pad_value=options.pad_value, pad_token=options.pad_token,
+                             padding=options.padding)
+    if mask.any():
         tokens, heatmaps = strip_padding(tokens, heatmaps, mask)
     heatmaps = normalize_heatmaps(heatmaps, spatial_ndim=1, relu=options.relu)
     return heatmaps, tokens, token_layout(tokens)
@@ -183,7 +195,7 @@ def _target_explanation(capture: LayerCapture, item: int, index: int, label: Any
                                other=fewer_feature_weights(features, STRONGEST_TOKENS))
     else:
         features, spans = position_feature_weights(heatmap), None
-    proba = (None if capture.probabilities is None
+    proba = (None if capture.probabilities is None or index >= capture.n_outputs
              else float(capture.probabilities[item, index]))
     return TargetExplanation(target=label, feature_weights=features, proba=proba,
                              score=float(capture.scores[item, index]),
@@ -231,12 +243,12 @@ def explain_capture(capture: LayerCapture,
     _check_layer_rank(capture, kind)
     raw = compute_heatmaps(capture.activations, capture.gradients, method=options.method,
                            relu=options.relu, counterfactual=options.counterfactual)
-    n_outputs = capture.scores.shape[1]
     description = _description(capture, options, kind)
     explanations: List[Explanation] = []
     for item in range(raw.shape[0]):
         indices = [int(i) for i in capture.targets[item]]
-        labels = target_labels(indices, options.target_names, n_outputs)
+        labels = target_labels(indices, options.target_names, capture.n_outputs,
+                               capture.function_names)
         image: Optional[Image.Image] = None
         text: Optional[Tuple[List[str], TokenLayout]] = None
         if kind == 'text':

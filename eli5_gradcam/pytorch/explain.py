@@ -4,7 +4,6 @@ from __future__ import annotations
 from typing import Any, List, Optional, Sequence, Tuple
 
 import numpy as np
-import torch
 from eli5.base import Explanation
 from torch import nn
 
@@ -13,7 +12,8 @@ from ..nn.driver import capture_documents, explain_documents, explain_one
 from ..nn.kinds import DocumentKind
 from ..nn.options import ExplainOptions, with_options_signature
 from .capture import capture_layer
-from .inputs import as_model_input, as_numpy
+from .documents import ModelInputs, model_inputs
+from .inputs import as_numpy
 
 __all__ = ['PYTORCH', 'PyTorchAdapter', 'explain_prediction_pytorch', 'explain_batch_pytorch',
            'capture_batch']
@@ -34,14 +34,20 @@ class PyTorchAdapter:
         if not isinstance(model, nn.Module):
             raise TypeError(f'model must be a torch.nn.Module; got {type(model).__name__}')
 
-    def documents(self, model: Any, docs: Any) -> Tuple[torch.Tensor, Tuple[int, ...]]:
-        """The documents as a tensor on the model's device, see :func:`.inputs.as_model_input`."""
-        batch = as_model_input(model, docs)
-        return batch, tuple(int(size) for size in batch.shape)
+    def documents(self, model: Any, docs: Any, options: ExplainOptions
+                  ) -> Tuple[ModelInputs, Tuple[int, ...]]:
+        """The documents on the model's device, see :func:`.documents.model_inputs`."""
+        batch = model_inputs(model, docs, options.input_key)
+        return batch, batch.shape
 
     def as_numpy(self, batch: Any) -> np.ndarray:
-        """The documents on the CPU, as numpy."""
-        return as_numpy(batch)
+        """The explained input on the CPU, as numpy."""
+        return as_numpy(batch.explained)
+
+    def padding(self, batch: Any) -> Optional[np.ndarray]:
+        """Padding positions from the documents' ``attention_mask``."""
+        padding: Optional[np.ndarray] = batch.padding()
+        return padding
 
     def capture(self, model: Any, batch: Any, kind: DocumentKind,
                 options: ExplainOptions) -> LayerCapture:

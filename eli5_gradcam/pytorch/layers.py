@@ -97,7 +97,7 @@ class ForwardTrace:
 
 
 def trace_forward(model: nn.Module, run: Callable[[], Any],
-                  select: Callable[[Any], torch.Tensor],
+                  select: Callable[[Any], Optional[torch.Tensor]],
                   initial_order: str = CHANNELS_FIRST) -> ForwardTrace:
     """Run ``run()`` once without gradients, watching every module of ``model``.
 
@@ -156,7 +156,7 @@ def trace_forward(model: nn.Module, run: Callable[[], Any],
                                         key=lambda r: r.end))
     if state['last'] is not None:
         last_record, last_tensor = state['last']
-        if last_tensor is selected:
+        if selected is not None and last_tensor is selected:
             for final_type, kind in _FINAL_KINDS:
                 if isinstance(last_record.module, final_type):
                     trace.final_name, trace.final_kind = last_record.name, kind

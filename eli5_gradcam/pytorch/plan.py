@@ -17,6 +17,7 @@ from ..nn.errors import library_fault, model_boundary
 from ..nn.kinds import DocumentKind
 from ..nn.options import ExplainOptions
 from ..nn.outputs import select_output
+from .documents import ModelInputs
 from .layers import LayerRequest, resolve_module, trace_forward
 from .layout import CHANNELS_FIRST, CHANNELS_LAST, Layout
 
@@ -76,11 +77,11 @@ _IMAGE_CHANNELS = (1, 3, 4)
 
 
 @model_boundary
-def _call(model: nn.Module, docs: torch.Tensor) -> Any:
-    return model(docs)
+def _call(model: nn.Module, docs: ModelInputs) -> Any:
+    return model(*docs.args, **docs.kwargs)
 
 
-def run_model(model: nn.Module, docs: torch.Tensor) -> Any:
+def run_model(model: nn.Module, docs: ModelInputs) -> Any:
     """Call the model: the one place the user's ``forward`` is called.
 
     An exception raised by the model's own code becomes a ``ValueError``
@@ -92,12 +93,13 @@ def run_model(model: nn.Module, docs: torch.Tensor) -> Any:
         if library_fault(exc):
             raise
         hint = ''
-        if docs.ndim == 4 and docs.shape[-1] in _IMAGE_CHANNELS and (
-                docs.shape[1] not in _IMAGE_CHANNELS):
+        shape = docs.shape
+        if len(shape) == 4 and shape[-1] in _IMAGE_CHANNELS and (
+                shape[1] not in _IMAGE_CHANNELS):
             hint = ('; doc looks channels-last (N, H, W, C) but PyTorch models take NCHW: '
                     'pass doc.permute(0, 3, 1, 2)')
-        raise ValueError(f'doc: the model failed on a doc of shape {tuple(docs.shape)} and '
-                         f'dtype {docs.dtype}: {type(exc).__name__}: {exc}{hint}') from exc
+        raise ValueError(f'doc: the model failed on a doc of shape {shape} and dtype '
+                         f'{docs.explained.dtype}: {type(exc).__name__}: {exc}{hint}') from exc
 
 
 def model_output(raw: Any, options: ExplainOptions) -> torch.Tensor:
@@ -107,8 +109,8 @@ def model_output(raw: Any, options: ExplainOptions) -> torch.Tensor:
     return selected
 
 
-def _key(docs: torch.Tensor, kind: DocumentKind, options: ExplainOptions) -> Any:
-    key = (tuple(docs.shape), docs.dtype, docs.device, kind, options.layer_key,
+def _key(docs: ModelInputs, kind: DocumentKind, options: ExplainOptions) -> Any:
+    key = (docs.signature, kind, options.layer_key, options.needs_outputs,
            options.output, None if options.reshape is None else id(options.reshape))
     try:
         hash(key)
@@ -117,7 +119,7 @@ def _key(docs: torch.Tensor, kind: DocumentKind, options: ExplainOptions) -> Any
     return key
 
 
-def layer_plan(model: nn.Module, docs: torch.Tensor, kind: DocumentKind,
+def layer_plan(model: nn.Module, docs: ModelInputs, kind: DocumentKind,
                options: ExplainOptions) -> LayerPlan:
     """The cached plan for this call, tracing one forward pass only when needed."""
     key = _key(docs, kind, options)
@@ -127,9 +129,10 @@ def layer_plan(model: nn.Module, docs: torch.Tensor, kind: DocumentKind,
         return plan
     request = LayerRequest(spatial_ndim=kind.spatial_ndim, batch=int(docs.shape[0]),
                            image_hw=kind.image_hw, reshape=options.reshape)
-    initial = CHANNELS_FIRST if docs.is_floating_point() else CHANNELS_LAST
+    initial = CHANNELS_FIRST if docs.explained.is_floating_point() else CHANNELS_LAST
     trace = trace_forward(model, lambda: run_model(model, docs),
-                          lambda raw: model_output(raw, options), initial)
+                          lambda raw: (model_output(raw, options) if options.needs_outputs
+                                       else None), initial)
     record, layout = resolve_module(model, options.layer, trace, request)
     final_module = (None if trace.final_name is None
                     else model.get_submodule(trace.final_name))
@@ -141,7 +144,7 @@ def layer_plan(model: nn.Module, docs: torch.Tensor, kind: DocumentKind,
     return plan
 
 
-def remember_upstream_graph(model: nn.Module, docs: torch.Tensor, kind: DocumentKind,
+def remember_upstream_graph(model: nn.Module, docs: ModelInputs, kind: DocumentKind,
                             options: ExplainOptions, plan: LayerPlan) -> LayerPlan:
     """The plan with :attr:`LayerPlan.upstream_graph` set, cached for next time."""
     plan = replace(plan, upstream_graph=True)

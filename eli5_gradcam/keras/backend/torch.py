@@ -14,11 +14,15 @@ import keras
 import numpy as np
 import torch
 
-from ..forward import Probe, StepPlan, Tap
+from ..forward import BackendOps, Probe, StepPlan, Tap
 from ...nn.targets import TargetRequest
 from ..patching import call_model, wrapped_calls
 
 __all__ = ['probe', 'run']
+
+#: The tensor operations the shared score code needs.
+OPS = BackendOps(torch.reshape, lambda parts: torch.cat(parts, 1),
+                 lambda tensor: tensor.float())
 
 Result = Tuple[np.ndarray, np.ndarray, np.ndarray, Optional[np.ndarray], np.ndarray]
 
@@ -54,7 +58,7 @@ def run(model: Any, plan: StepPlan, docs: np.ndarray, request: TargetRequest) ->
     tap = Tap(plan, model, mark, _dense)
     with torch.enable_grad(), wrapped_calls(tap.hooks()):
         outputs = call_model(model, keras.ops.convert_to_tensor(docs), training=False)
-        scores, probabilities = tap.scores(outputs, torch.reshape)
+        scores, probabilities = tap.scores(outputs, OPS)
     scores_np = _numpy(scores)
     targets = request.select(scores_np)
     index = torch.as_tensor(targets, device=scores.device)
