@@ -167,13 +167,19 @@ def box_iou(boxes: Any, box: Sequence[float], box_format: str = 'xyxy') -> Any:
     format of ``boxes``).
     """
     x1, y1, x2, y2 = _as_xyxy(boxes, box_format)
-    bx1, by1, bx2, by2 = (float(v) for v in box)
-    ops = np if isinstance(boxes, np.ndarray) else _ops(boxes)
-    width = ops.maximum(ops.minimum(x2, bx2) - ops.maximum(x1, bx1), 0.0)
-    height = ops.maximum(ops.minimum(y2, by2) - ops.maximum(y1, by1), 0.0)
+    numpy = isinstance(boxes, np.ndarray)
+    ops = np if numpy else _ops(boxes)
+
+    def constant(value: float) -> Any:
+        return value if numpy else _constant(value, x1)
+    bx1, by1, bx2, by2 = (constant(float(v)) for v in box)
+    zero = constant(0.0)
+    width = ops.maximum(ops.minimum(x2, bx2) - ops.maximum(x1, bx1), zero)
+    height = ops.maximum(ops.minimum(y2, by2) - ops.maximum(y1, by1), zero)
     inter = width * height
-    union = (x2 - x1) * (y2 - y1) + (bx2 - bx1) * (by2 - by1) - inter
-    return inter / ops.maximum(union, 1e-12)
+    area = (float(box[2]) - float(box[0])) * (float(box[3]) - float(box[1]))
+    union = (x2 - x1) * (y2 - y1) + area - inter
+    return inter / ops.maximum(union, constant(1e-12))
 
 
 class BoxScore:

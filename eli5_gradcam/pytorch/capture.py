@@ -140,6 +140,7 @@ def _forward(model: nn.Module, docs: ModelInputs, plan: LayerPlan,
                          'in the second forward pass')
     store['logits_used'] = logits and 'logits' in store
     store['columns'] = columns
+    store['connected'] = _depends_on_layer(raw)
     scores = []
     if options.needs_outputs:
         store['output'] = model_output(raw, options)
@@ -150,6 +151,18 @@ def _forward(model: nn.Module, docs: ModelInputs, plan: LayerPlan,
         scores.append(extra if not scores else extra.to(scores[0].dtype))
     store['scores'] = scores[0] if len(scores) == 1 else torch.cat(scores, dim=1)
     return store
+
+
+def _depends_on_layer(raw: Any) -> bool:
+    """Some tensor of the model's raw output was computed from the captured layer."""
+    if isinstance(raw, torch.Tensor):
+        return bool(raw.requires_grad)
+    if isinstance(raw, dict):
+        return any(_depends_on_layer(v) for v in raw.values())
+    if isinstance(raw, (list, tuple)):
+        return any(_depends_on_layer(v) for v in raw)
+    values = getattr(raw, '__dict__', None)
+    return isinstance(values, dict) and any(_depends_on_layer(v) for v in values.values())
 
 
 def _all_differentiable(store: Dict[str, Any]) -> bool:
@@ -163,11 +176,15 @@ def _differentiable_pass(model: nn.Module, docs: ModelInputs, kind: DocumentKind
     plan = layer_plan(model, docs, kind, options)
     store = _forward(model, docs, plan, options)
     if not _all_differentiable(store) and not plan.upstream_graph:
-        retry = replace(plan, upstream_graph=True)
-        store = _forward(model, docs, retry, options)
-        if _all_differentiable(store):         # the model's own no_grad: remember it
+        # maybe the model's own no_grad: try recording from the input on
+        try:
+            retried = _forward(model, docs, replace(plan, upstream_graph=True), options)
+        except ValueError:        # the model cannot be differentiated at all
+            retried = store
+        if _all_differentiable(retried):
+            store = retried
             plan = remember_upstream_graph(model, docs, kind, options, plan)
-    if not store['scores'].requires_grad:
+    if not (store['scores'].requires_grad or store['connected']):
         raise ValueError(f'layer {plan.name!r}: the explained output does not depend '
                          'on it; pick a layer that runs before the output')
     for position, (function, column) in enumerate(zip(options.score_functions,

@@ -545,6 +545,7 @@ def test_model_state_unchanged_after_an_interrupt_mid_call(drawn: Dict[str, Any]
         calls[0] += 1
         if calls[0] == on_call:
             raise Interrupt('interrupted mid-explanation')
+    can_differentiate = differentiable(model, drawn['doc'])
     handle = victim.register_forward_hook(interrupting)
     try:
         before = full_state(model)
@@ -552,10 +553,16 @@ def test_model_state_unchanged_after_an_interrupt_mid_call(drawn: Dict[str, Any]
             _quiet_explain(model, drawn['doc'], layer=drawn['layer'], **drawn['options'])
         except Interrupt:
             pass
+        except ValueError as exc:
+            # PyTorch refuses to differentiate this model at all (see differentiable):
+            # a named error about doc, raised before the interrupt could fire
+            assert not can_differentiate and str(exc).startswith('doc: the model failed'), exc
+        else:
+            raise AssertionError('the interrupt did not go through')
         # a fresh model has no cached plan, so there are two passes and the hook fires
-        assert calls[0] == on_call
+        assert calls[0] == on_call or not can_differentiate
         assert_same_full_state(before, full_state(model))
-        if differentiable(model, drawn['doc']):
+        if can_differentiate:
             _quiet_explain(model, drawn['doc'], layer=drawn['layer'], **drawn['options'])
             assert_same_full_state(before, full_state(model))    # and it still works
     finally:
