@@ -58,6 +58,10 @@ class KerasAdapter:
         """Keras documents carry no attention mask."""
         return None
 
+    def offsets(self, batch: Any) -> Optional[np.ndarray]:
+        """Keras documents carry no offsets."""
+        return None
+
     def capture(self, model: Any, batch: Any, kind: DocumentKind,
                 options: ExplainOptions) -> LayerCapture:
         """See :func:`.capture.capture_keras`."""
@@ -70,6 +74,7 @@ KERAS = KerasAdapter()
 
 @with_options_signature(skip=UNSUPPORTED)
 def explain_prediction_keras(model: Any, doc: Any, *, image: Any = None, tokens: Any = None,
+                             text: Optional[str] = None, offsets: Any = None,
                              **options: Any) -> Explanation:
     """Explain a Keras model's prediction on one document with Grad-CAM.
 
@@ -92,6 +97,11 @@ def explain_prediction_keras(model: Any, doc: Any, *, image: Any = None, tokens:
         when it is image-shaped.
     tokens : list of str, optional
         One token per position of ``doc`` (a text explanation).
+    text : str, optional
+        The original text, with ``offsets``: highlight it at the right
+        characters (see :mod:`eli5_gradcam.nn.words`); tokens may be left out.
+    offsets : array-like, optional
+        ``(length, 2)`` character offsets of the tokens in ``text``.
     **options
         ``targets``, ``top_targets``, ``target_names``, ``layer``, ``method``,
         ``relu``, ``counterfactual``, ``score``, ``output``, ``pad_value``,
@@ -132,7 +142,7 @@ def explain_prediction_keras(model: Any, doc: Any, *, image: Any = None, tokens:
     """
     return explain_one(KERAS, model, doc, ExplainOptions.from_keywords(
         options, function='explain_prediction', unsupported=UNSUPPORTED),
-        image=image, tokens=tokens)
+        image=image, tokens=tokens, text=text, offsets=offsets)
 
 
 @with_options_signature(skip=UNSUPPORTED)

@@ -50,6 +50,10 @@ class Adapter(Protocol):
         """``(batch, length)`` bool, True at padding, where the documents say
         (an ``attention_mask``), else None."""
 
+    def offsets(self, batch: Any) -> Optional[np.ndarray]:
+        """``(batch, length, 2)`` token character offsets, where the documents
+        carry them (a tokenizer's ``offset_mapping``), else None."""
+
     def capture(self, model: Any, batch: Any, kind: DocumentKind,
                 options: ExplainOptions) -> LayerCapture:
         """One forward pass: the layer's activations, target gradients and scores."""
@@ -57,17 +61,19 @@ class Adapter(Protocol):
 
 def _prepare(adapter: Adapter, model: Any, docs: Any, options: ExplainOptions, *,
              images: Optional[Sequence[Any]], tokens: Optional[Sequence[Any]],
-             single: bool) -> Tuple[Any, DocumentKind, Optional[List[List[str]]]]:
+             single: bool, texts: Optional[Sequence[Any]] = None
+             ) -> Tuple[Any, DocumentKind, Optional[List[List[str]]]]:
     """Checked model and documents: the framework batch, its kind, its token lists."""
     adapter.check_model(model, options)
     batch, shape = adapter.documents(model, docs, options)
     if single:
         check_documents(shape, kind='other', single=True)
+    text_given = texts is not None and texts[0] is not None
     kind = document_kind(shape, channels_first=adapter.channels_first,
                          image=images[0] if images else None,
-                         tokens=tokens[0] if tokens else None)
+                         tokens=tokens[0] if tokens else ([] if text_given else None))
     token_lists = check_documents(shape, kind=kind.kind, single=single, images=images,
-                                  tokens=tokens)
+                                  tokens=tokens, texts=texts)
     return batch, kind, token_lists
 
 
@@ -87,6 +93,8 @@ def capture_documents(adapter: Adapter, model: Any, docs: Any, options: ExplainO
 def explain_documents(adapter: Adapter, model: Any, docs: Any, options: ExplainOptions,
                       *, images: Optional[Sequence[Any]] = None,
                       tokens: Optional[Sequence[Any]] = None,
+                      texts: Optional[Sequence[Any]] = None,
+                      offsets: Optional[Sequence[Any]] = None,
                       single: bool = False) -> List[Explanation]:
     """Explain a batch of documents with one forward (and backward) pass.
 
@@ -98,6 +106,10 @@ def explain_documents(adapter: Adapter, model: Any, docs: Any, options: ExplainO
     options : ExplainOptions
     images, tokens : sequence, optional
         One picture / token list per document.
+    texts, offsets : sequence, optional
+        One original text / ``(length, 2)`` token character offsets per
+        document: highlight the text itself (offsets default to the
+        documents' ``offset_mapping``, where they carry one).
     single : bool
         :func:`eli5.explain_prediction` (exactly one document).
 
@@ -107,18 +119,24 @@ def explain_documents(adapter: Adapter, model: Any, docs: Any, options: ExplainO
         One per document, in order.
     """
     batch, kind, token_lists = _prepare(adapter, model, docs, options, images=images,
-                                        tokens=tokens, single=single)
+                                        tokens=tokens, single=single, texts=texts)
     capture = adapter.capture(model, batch, kind, options)
     numpy_docs = None if kind.kind == 'other' else adapter.as_numpy(batch)
+    text = kind.kind == 'text'
+    given: Any = offsets
+    if text and texts is not None and offsets is None:
+        given = adapter.offsets(batch)
     documents = Documents(docs=numpy_docs, images=images, tokens=token_lists,
                           channels_first=adapter.channels_first,
-                          padding=adapter.padding(batch) if kind.kind == 'text' else None)
+                          padding=adapter.padding(batch) if text else None,
+                          texts=texts, offsets=given)
     return explain_capture(capture, estimator=adapter.name(model), kind=kind.kind,
                            options=options, documents=documents)
 
 
 def explain_one(adapter: Adapter, model: Any, doc: Any, options: ExplainOptions, *,
-                image: Any = None, tokens: Any = None) -> Explanation:
+                image: Any = None, tokens: Any = None, text: Optional[str] = None,
+                offsets: Any = None) -> Explanation:
     """:func:`explain_documents` for one document, with eli5's conventions.
 
     A model that cannot be explained gives eli5's "not supported"
@@ -127,6 +145,9 @@ def explain_one(adapter: Adapter, model: Any, doc: Any, options: ExplainOptions,
     try:
         return explain_documents(adapter, model, doc, options,
                                  images=None if image is None else [image],
-                                 tokens=None if tokens is None else [tokens], single=True)[0]
+                                 tokens=None if tokens is None else [tokens],
+                                 texts=None if text is None else [text],
+                                 offsets=None if offsets is None else [offsets],
+                                 single=True)[0]
     except ModelNotSupported as exc:
         return not_supported(adapter.name(model), str(exc))

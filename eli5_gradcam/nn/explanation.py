@@ -30,6 +30,7 @@ from .options import ExplainOptions
 from .targets import target_labels
 from .text import (TokenLayout, as_tokens, padding_mask, resize_heatmap, strip_padding,
                    token_feature_weights, token_layout, weighted_spans)
+from .words import check_offsets, word_layout, word_weights, words_from_offsets
 
 __all__ = ['GradCAMExplanation', 'explain_capture', 'not_supported',
            'position_feature_weights', 'TOP_POSITIONS', 'STRONGEST_TOKENS']
@@ -141,6 +142,11 @@ class Documents:
     padding : numpy.ndarray, optional
         ``(batch, length)`` bool, True at padding (from an ``attention_mask``):
         removed from text explanations.
+    texts : sequence of str or None, optional
+        The original text of each document: with ``offsets``, the
+        explanation highlights it (see :mod:`.words`).
+    offsets : sequence, optional
+        Each document's ``(length, 2)`` character offsets of its tokens.
     """
 
     docs: Optional[np.ndarray] = None
@@ -148,6 +154,8 @@ class Documents:
     tokens: Optional[Sequence[object]] = None
     channels_first: Optional[bool] = None
     padding: Optional[np.ndarray] = None
+    texts: Optional[Sequence[Optional[str]]] = None
+    offsets: Optional[Sequence[Any]] = None
 
 
 def _image_of(documents: Documents, item: int) -> Optional[Image.Image]:
@@ -160,12 +168,24 @@ def _image_of(documents: Documents, item: int) -> Optional[Image.Image]:
     return None
 
 
+def _item(values: Any, item: int) -> Any:
+    return None if values is None else values[item]
+
+
 def _text_maps(raw: np.ndarray, documents: Documents, item: int, options: ExplainOptions
                ) -> Tuple[np.ndarray, List[str], TokenLayout]:
-    """One document's maps resized to its tokens, padding removed, normalised."""
-    if documents.tokens is None:
+    """One document's maps on its tokens (or the words of its text), padding removed."""
+    text, offsets = _item(documents.texts, item), _item(documents.offsets, item)
+    tokens = _item(documents.tokens, item)
+    if text is not None and offsets is None:
+        raise ValueError('text= needs the tokens\' character offsets: pass offsets= (a fast '
+                         "tokenizer's offset_mapping) or a doc mapping with 'offset_mapping'")
+    if tokens is None and text is None:
         raise ValueError('tokens are required for a text explanation')
-    tokens = as_tokens(documents.tokens[item])
+    if tokens is not None:
+        tokens = as_tokens(tokens)
+    else:
+        tokens = [text[start:end] for start, end in np.asarray(offsets).reshape(-1, 2).tolist()]
     heatmaps = resize_heatmap(raw, len(tokens), options.interpolation_kind)
     mask = np.zeros(len(tokens), dtype=bool)
     if documents.padding is not None:
@@ -175,9 +195,15 @@ def _text_maps(raw: np.ndarray, documents: Documents, item: int, options: Explai
                              f'attention_mask has {given.shape[0]} positions')
         mask |= given
     if options.pad_value is not None or options.pad_token is not None:
-        mask |= padding_mask(tokens, doc=None if documents.docs is None else documents.docs[item],
+        mask |= padding_mask(tokens, doc=_item(documents.docs, item),
                              pad_value=options.pad_value, pad_token=options.pad_token,
                              padding=options.padding)
+    if text is not None:
+        words = words_from_offsets(text, check_offsets(offsets, len(tokens), text), mask)
+        heatmaps = normalize_heatmaps(word_weights(heatmaps, words), spatial_ndim=1,
+                                      relu=options.relu)
+        strings, layout = word_layout(text, words)
+        return heatmaps, strings, layout
     if mask.any():
         tokens, heatmaps = strip_padding(tokens, heatmaps, mask)
     heatmaps = normalize_heatmaps(heatmaps, spatial_ndim=1, relu=options.relu)

@@ -102,7 +102,8 @@ def document_kind(shape: Sequence[int], *, channels_first: bool, image: object =
 
 def check_documents(shape: Sequence[int], *, kind: str, single: bool,
                     images: Optional[Sequence[object]] = None,
-                    tokens: Optional[Sequence[object]] = None) -> Optional[List[List[str]]]:
+                    tokens: Optional[Sequence[object]] = None,
+                    texts: Optional[Sequence[object]] = None) -> Optional[List[List[str]]]:
     """Check the per-document arguments against the batch; the token lists for text.
 
     Parameters
@@ -116,6 +117,9 @@ def check_documents(shape: Sequence[int], *, kind: str, single: bool,
         One picture per document.
     tokens : sequence, optional
         One token list per document.
+    texts : sequence, optional
+        One original text per document (then ``tokens`` may be left out: the
+        offsets give them).
 
     Returns
     -------
@@ -129,7 +133,11 @@ def check_documents(shape: Sequence[int], *, kind: str, single: bool,
                          'eli5_gradcam.explain_predictions(model, docs) for many documents')
     if images is not None and len(images) != batch:
         raise ValueError(f'images: got {len(images)} images for {batch} documents')
+    if texts is not None and len(texts) != batch:
+        raise ValueError(f'texts: got {len(texts)} texts for {batch} documents')
     if kind != 'text':
+        return None
+    if tokens is None and texts is not None:
         return None
     if tokens is None or len(tokens) != batch:
         raise ValueError(f'tokens: got {0 if tokens is None else len(tokens)} token lists '

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from contextlib import nullcontext
 from dataclasses import replace
-from typing import Any, Callable, Dict, List, Union
+from typing import Any, Callable, Dict, Union
 
 import numpy as np
 import torch
@@ -36,7 +36,7 @@ from ..nn.targets import score_function_name, target_request
 from .documents import ModelInputs
 from .gradients import DEFAULT_STRATEGY, target_gradients
 from .inputs import as_numpy
-from .layers import first_tensor
+from .layer_outputs import first_tensor, replace_tensor, tensor_path
 from .layout import Layout
 from .plan import LayerPlan, layer_plan, model_output, remember_upstream_graph, run_model
 from .state import eval_behaviour, exclusive, gradients_enabled, same_thread, temporary_hooks
@@ -48,31 +48,16 @@ def _replacing_hook(store: Dict[str, torch.Tensor]) -> Callable[..., Any]:
     ours = same_thread()
 
     def hook(module: nn.Module, args: Any, output: Any) -> Any:
-        tensor = first_tensor(output)
-        if tensor is None or 'captured' in store or not ours():
+        path = tensor_path(output)
+        if path is None or 'captured' in store or not ours():
             return None
-        captured = tensor.detach().requires_grad_(True)
+        captured = first_tensor(output).detach().requires_grad_(True)  # type: ignore[union-attr]
         store['captured'] = captured
         # Upstream ran without recording a graph (see the module docstring);
         # from here to the output the pass is differentiated.
         torch.set_grad_enabled(True)
-        downstream = captured.clone()
-        if isinstance(output, torch.Tensor):
-            return downstream
-        items: List[Any] = list(output)
-        items[0] = _replace_first(items[0], downstream)
-        if isinstance(output, list):
-            return items
-        return type(output)(*items) if hasattr(output, '_fields') else tuple(items)
+        return replace_tensor(output, path, captured.clone())
     return hook
-
-
-def _replace_first(value: Any, tensor: torch.Tensor) -> Any:
-    if isinstance(value, torch.Tensor):
-        return tensor
-    items = list(value)
-    items[0] = _replace_first(items[0], tensor)
-    return items if isinstance(value, list) else tuple(items)
 
 
 def _logit_hook(store: Dict[str, torch.Tensor]) -> Callable[..., None]:

@@ -47,12 +47,16 @@ class ModelInputs:
         The explained input: an index into ``args`` or a key of ``kwargs``.
     mask : torch.Tensor, optional
         ``attention_mask`` (``(batch, length)``, 0 at padding), when given.
+    offsets : numpy.ndarray, optional
+        ``offset_mapping`` (``(batch, length, 2)`` token character offsets),
+        when given (it is not passed to the model).
     """
 
     args: Tuple[torch.Tensor, ...]
     kwargs: Dict[str, torch.Tensor] = field(default_factory=dict)
     key: Key = 0
     mask: Optional[torch.Tensor] = None
+    offsets: Optional[np.ndarray] = None
 
     @property
     def explained(self) -> torch.Tensor:
@@ -130,8 +134,10 @@ def model_inputs(model: nn.Module, doc: Any, input_key: Optional[Key] = None) ->
         if not kwargs:
             raise ValueError(f'doc: none of its keys {list(doc)} is an argument of '
                              f'{type(model).__name__}.forward')
+        offsets = doc.get('offset_mapping')
         inputs = ModelInputs((), kwargs, _explained_key(doc, input_key, list(kwargs)),
-                             kwargs.get('attention_mask'))
+                             kwargs.get('attention_mask'),
+                             None if offsets is None else as_numpy(torch.as_tensor(offsets)))
     elif isinstance(doc, (tuple, list)) and doc and all(
             isinstance(v, (torch.Tensor, np.ndarray)) for v in doc):
         args = tuple(_tensor(model, v, str(i)) for i, v in enumerate(doc))

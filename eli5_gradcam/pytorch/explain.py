@@ -49,6 +49,11 @@ class PyTorchAdapter:
         padding: Optional[np.ndarray] = batch.padding()
         return padding
 
+    def offsets(self, batch: Any) -> Optional[np.ndarray]:
+        """The documents' ``offset_mapping``."""
+        offsets: Optional[np.ndarray] = batch.offsets
+        return offsets
+
     def capture(self, model: Any, batch: Any, kind: DocumentKind,
                 options: ExplainOptions) -> LayerCapture:
         """See :func:`.capture.capture_layer`."""
@@ -61,7 +66,8 @@ PYTORCH = PyTorchAdapter()
 
 @with_options_signature()
 def explain_prediction_pytorch(model: nn.Module, doc: Any, *, image: Any = None,
-                               tokens: Any = None, **options: Any) -> Explanation:
+                               tokens: Any = None, text: Optional[str] = None,
+                               offsets: Any = None, **options: Any) -> Explanation:
     """Explain a PyTorch model's prediction on one document with Grad-CAM.
 
     The model is run once, in eval behaviour, with a temporary hook on one
@@ -87,6 +93,14 @@ def explain_prediction_pytorch(model: nn.Module, doc: Any, *, image: Any = None,
     tokens : list or array of str, optional
         The document's tokens, one per position of ``doc`` (batch axis
         allowed): gives a text explanation with highlighted tokens.
+    text : str, optional
+        The original text, with ``offsets`` (or a doc mapping holding a fast
+        tokenizer's ``offset_mapping``): highlight the text itself at the
+        right characters, special tokens and padding left out, word pieces
+        merged into words (see :mod:`eli5_gradcam.nn.words`); ``tokens`` may
+        then be left out.
+    offsets : array-like, optional
+        ``(length, 2)`` character offsets of the tokens in ``text``.
     **options
         ``targets``, ``top_targets``, ``target_names``, ``layer``, ``method``,
         ``relu``, ``counterfactual``, ``score``, ``output``, ``pad_value``,
@@ -134,7 +148,8 @@ def explain_prediction_pytorch(model: nn.Module, doc: Any, *, image: Any = None,
     '1'
     """
     return explain_one(PYTORCH, model, doc, ExplainOptions.from_keywords(
-        options, function='explain_prediction'), image=image, tokens=tokens)
+        options, function='explain_prediction'), image=image, tokens=tokens, text=text,
+        offsets=offsets)
 
 
 @with_options_signature()

@@ -20,28 +20,16 @@ import torch
 from torch import nn
 
 from ..nn.errors import ModelNotSupported
+from .layer_outputs import describe_output, first_tensor
 from .layout import CHANNELS_FIRST, Layout, Reshape, layout_for, module_order
 from .state import same_thread, temporary_hooks
 
-__all__ = ['ModuleRecord', 'ForwardTrace', 'first_tensor', 'trace_forward',
+__all__ = ['ModuleRecord', 'ForwardTrace', 'trace_forward',
            'LayerRequest', 'resolve_module']
 
 #: Final modules whose input is the logit (``score='auto'``), by kind.
 _FINAL_KINDS: Tuple[Tuple[type, str], ...] = (
     (nn.Softmax, 'softmax'), (nn.LogSoftmax, 'log_softmax'), (nn.Sigmoid, 'sigmoid'))
-
-
-def first_tensor(value: Any) -> Optional[torch.Tensor]:
-    """The tensor a module produced: itself, or the first tensor of a tuple/list.
-
-    An ``LSTM`` returns ``(output, (h, c))`` and attention ``(output, weights)``;
-    the first element is the layer's output.
-    """
-    if isinstance(value, torch.Tensor):
-        return value
-    if isinstance(value, (tuple, list)) and value:
-        return first_tensor(value[0])
-    return None
 
 
 @dataclass
@@ -70,6 +58,7 @@ class ModuleRecord:
     end: int = -1
     shape: Optional[Tuple[int, ...]] = None
     order: str = CHANNELS_FIRST
+    returned: str = ''
 
 
 @dataclass
@@ -140,6 +129,7 @@ def trace_forward(model: nn.Module, run: Callable[[], Any],
                 record.end = next(counter)
                 record.order = order
                 record.shape = None if tensor is None else tuple(tensor.shape)
+                record.returned = '' if tensor is not None else describe_output(output)
         return hook
 
     with temporary_hooks() as handles:
@@ -222,10 +212,10 @@ def _automatic(trace: ForwardTrace, request: LayerRequest) -> Tuple[ModuleRecord
             'module that runs once was checked); pass layer= (a name from '
             'model.named_modules()) and, for an unusual output layout, reshape=')
     record, layout = candidates[-1]
-    if layout.drop_class_token:
-        # A Vision Transformer's class token is read after the last block:
-        # later token outputs only get gradient at the class token, so the
-        # map comes from the input of the last attention (its ``norm1``).
+    if layout.drop_class_token or request.spatial_ndim == 1:
+        # A Vision Transformer's class token (a BERT's [CLS]) is read after the
+        # last block: later token outputs only get gradient at that token, so
+        # the map comes from the input of the last attention (its ``norm1``).
         starts = [r.start for r in trace.records if _is_attention(r.module)]
         if starts:
             earlier = [c for c in candidates if c[0].end < max(starts)]
@@ -298,6 +288,11 @@ def resolve_module(model: nn.Module, layer: object, trace: ForwardTrace,
         raise ValueError(f'layer {name!r} runs {record.calls} times in one forward pass '
                          '(a shared module), so it is not one layer; pick one of: '
                          f'{_listing(candidates)}')
+    if record.shape is None:
+        raise ValueError(f'layer {name!r} returns {record.returned}, nothing to explain; '
+                         'a layer must return a tensor (or a tuple, list or ModelOutput '
+                         'holding one); pick one of: '
+                         f'{_listing(candidates) or "none"}')
     layout = request.layout(record)
     if layout is None and request.reshape is not None:
         raise ValueError(f'reshape: on the output of layer {name!r} (shape {record.shape}) '
