@@ -8,7 +8,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 suite="${1:?usage: suite.sh SUITE}"; shift || true
 python="${PYTHON_BIN:-python}"
-export TF_CPP_MIN_LOG_LEVEL=2 OMP_NUM_THREADS=1 MPLBACKEND=Agg PYTHONHASHSEED=0
+export TF_CPP_MIN_LOG_LEVEL=2 OMP_NUM_THREADS=1 MPLBACKEND=Agg PYTHONHASHSEED=0 HF_HUB_OFFLINE=1
 export HYPOTHESIS_PROFILE="${HYPOTHESIS_PROFILE:-ci}"
 
 run_pytest() {

@@ -184,8 +184,13 @@ def _text_maps(raw: np.ndarray, documents: Documents, item: int, options: Explai
         raise ValueError('tokens are required for a text explanation')
     if tokens is not None:
         tokens = as_tokens(tokens)
-    else:
-        tokens = [text[start:end] for start, end in np.asarray(offsets).reshape(-1, 2).tolist()]
+    if text is not None:
+        length = len(tokens) if tokens is not None else (
+            np.shape(documents.docs[item])[-1] if documents.docs is not None
+            else np.shape(offsets)[-2])
+        offsets = check_offsets(offsets, int(length), text)
+        if tokens is None:
+            tokens = [text[start:end] for start, end in offsets.tolist()]
     heatmaps = resize_heatmap(raw, len(tokens), options.interpolation_kind)
     mask = np.zeros(len(tokens), dtype=bool)
     if documents.padding is not None:
@@ -199,7 +204,7 @@ def _text_maps(raw: np.ndarray, documents: Documents, item: int, options: Explai
                              pad_value=options.pad_value, pad_token=options.pad_token,
                              padding=options.padding)
     if text is not None:
-        words = words_from_offsets(text, check_offsets(offsets, len(tokens), text), mask)
+        words = words_from_offsets(text, offsets, mask)
         heatmaps = normalize_heatmaps(word_weights(heatmaps, words), spatial_ndim=1,
                                       relu=options.relu)
         strings, layout = word_layout(text, words)
