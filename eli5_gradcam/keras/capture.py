@@ -68,7 +68,7 @@ def make_plan(model: Any, recorder: Probe, kind: DocumentKind,
               options: ExplainOptions) -> StepPlan:
     """Resolve the layer and the score mode for one signature."""
     record: LayerRecord = resolve_layer(model, options.layer, recorder.records,
-                                        kind.spatial_ndim)
+                                        kind.spatial_ndim, kind.image_hw)
     n_outputs = _n_outputs(recorder.output_shape) if options.needs_outputs else 0
     leaves = [r for r in recorder.records if not r.is_model]
     last = leaves[-1] if leaves else None

@@ -18,6 +18,7 @@ from ..nn.kinds import DocumentKind
 from ..nn.options import ExplainOptions, with_options_signature
 from .capture import capture_keras
 from .documents import check_docs
+from .layers import sublayers
 
 __all__ = ['KERAS', 'KerasAdapter', 'explain_prediction_keras', 'explain_batch_keras',
            'capture_batch']
@@ -41,7 +42,7 @@ class KerasAdapter:
         if not getattr(model, 'built', True):
             raise ModelNotSupported('the model is not built (it has no weights yet): call '
                                     'it on data, or load trained weights, before explaining it')
-        if not getattr(model, 'layers', None):
+        if not sublayers(model):
             raise ModelNotSupported('the model has no layers')
 
     def documents(self, model: Any, docs: Any, options: ExplainOptions
