@@ -53,12 +53,13 @@ def _prepare(adapter: Adapter, model: Any, docs: Any, options: ExplainOptions, *
     adapter.check_model(model, options)
     batch, shape = adapter.documents(model, docs)
     if single:
-        check_documents(shape, kind='other', single=True)
+        check_documents(shape, kind='other', single=True,
+                        channels_first=adapter.channels_first)
     kind = document_kind(shape, channels_first=adapter.channels_first,
                          image=images[0] if images else None,
                          tokens=tokens[0] if tokens else None)
     token_lists = check_documents(shape, kind=kind.kind, single=single, images=images,
-                                  tokens=tokens)
+                                  tokens=tokens, channels_first=adapter.channels_first)
     return batch, kind, token_lists
 
 
