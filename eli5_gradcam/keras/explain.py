@@ -83,7 +83,8 @@ def explain_prediction_keras(model: Any, doc: Any, *, image: Any = None, tokens:
         A numpy array, list, or a TensorFlow / torch / JAX tensor.
     image : PIL.Image.Image, optional
         Picture to overlay (an image explanation); default: drawn from ``doc``
-        when it is image-shaped.
+        when it is image-shaped.  It shows the view ``doc`` shows, at its size
+        or scaled; another aspect ratio is an error.
     tokens : list of str, optional
         One token per position of ``doc`` (a text explanation).
     **options

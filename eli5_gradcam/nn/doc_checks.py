@@ -128,7 +128,13 @@ def check_token_ids(low: int, high: int, *, vocabulary: int, layer: str) -> None
 
 
 def check_image_sizes(images: Sequence[object], image_hw: Tuple[int, int]) -> None:
-    """Each picture must have the document's size, or the heatmap would not line up.
+    """Each picture must show what the document shows: its shape, at any scale.
+
+    A picture of the document's aspect ratio (the document itself, or a copy
+    enlarged for display) gets the heatmap resized onto it.  A picture of
+    another aspect ratio cannot show the same view: the document was cropped
+    or squashed from it, and the heatmap would be drawn over the wrong
+    pixels, so that is an error.
 
     Parameters
     ----------
@@ -140,16 +146,21 @@ def check_image_sizes(images: Sequence[object], image_hw: Tuple[int, int]) -> No
     Raises
     ------
     ValueError
-        A picture of another size: the heatmap covers the document, so on a
-        picture that was cropped or resized differently it would be drawn
-        over the wrong pixels.  Pass the picture the model saw.
+        A picture whose aspect ratio differs from the document's by more
+        than the rounding of a resize.
     """
     height, width = image_hw
     for number, picture in enumerate(images):
-        if not isinstance(picture, Image.Image) or picture.size == (width, height):
+        if not isinstance(picture, Image.Image):
+            continue
+        # a copy scaled by s has sides round(s * side): the cross products differ by
+        # at most half the sum of the document's sides
+        if abs(picture.width * height - picture.height * width) <= (width + height) / 2:
             continue
         which = 'image' if len(images) == 1 else f'images[{number}]'
-        raise ValueError(f'{which} is {picture.width}x{picture.height} pixels but doc is '
-                         f'{width}x{height}: the heatmap covers the doc, so pass the picture '
-                         f'the model saw, resized and cropped as doc was (for a plain '
-                         f'resize: {which}.resize(({width}, {height})))')
+        raise ValueError(
+            f'{which} is {picture.width}x{picture.height} pixels but doc is {width}x{height}, '
+            'another shape: the heatmap covers the doc, so on this picture it would be '
+            'stretched over the wrong pixels; pass the picture the model saw, cropped and '
+            'resized as doc was (a scaled copy is fine), e.g. '
+            f'eli5_gradcam.image_from_path(path, image_shape=({height}, {width}), crop=...)')

@@ -160,7 +160,7 @@ def trace_forward(model: nn.Module, run: Callable[[], Any],
             if record.start < 0 and ours():
                 record.start = next(counter)
                 if _reads_input(module, args, state['input']):
-                    record.vocabulary = int(module.num_embeddings)
+                    record.vocabulary = int(getattr(module, 'num_embeddings'))
                     check_ids(args[0], record.vocabulary, record.name)
         return hook
 

@@ -42,9 +42,11 @@ def test_a_pil_image_as_doc_says_how_to_convert(cnn) -> None:
     assert 'image_array_from_path' in message and 'image=img' in message
 
 
-def test_image_of_another_size_than_the_doc_is_an_error(cnn) -> None:
-    with pytest.raises(ValueError, match=re.escape('image is 24x24 pixels but doc is 12x12')):
-        eli5.explain_prediction(cnn, HWC[None], image=Image.new('RGB', (24, 24)))
+def test_image_of_another_shape_than_the_doc_is_an_error(cnn) -> None:
+    with pytest.raises(ValueError, match=re.escape('image is 24x12 pixels but doc is 12x12')):
+        eli5.explain_prediction(cnn, HWC[None], image=Image.new('RGB', (24, 12)))
+    enlarged = eli5.explain_prediction(cnn, HWC[None], image=Image.new('RGB', (36, 36)))
+    assert enlarged.image.size == (36, 36)          # a scaled copy is drawn on
 
 
 def _text_model(vocabulary: int = 20) -> object:

@@ -68,21 +68,22 @@ def test_uint8_pixels_say_convert_to_float_and_normalise(vgg) -> None:
     assert 'doc.float() / 255' in message and '(doc - mean) / std' in message
 
 
-def test_image_of_another_size_than_the_doc_is_an_error(vgg) -> None:
+def test_image_of_another_shape_than_the_doc_is_an_error(vgg) -> None:
     with pytest.raises(ValueError) as info:
         explain_prediction_pytorch(vgg, CHW[None], image=Image.new('RGB', (32, 24)))
     message = str(info.value)
-    assert 'image is 32x24 pixels but doc is 16x16' in message
-    assert 'image.resize((16, 16))' in message
-    same = explain_prediction_pytorch(vgg, CHW[None], image=Image.new('RGB', (16, 16)))
-    assert same.image.size == (16, 16)
+    assert 'image is 32x24 pixels but doc is 16x16, another shape' in message
+    assert 'image_from_path(path, image_shape=(16, 16), crop=...)' in message
+    for size in ((16, 16), (48, 48), (33, 33)):        # the doc's shape, at any scale
+        drawn = explain_prediction_pytorch(vgg, CHW[None], image=Image.new('RGB', size))
+        assert drawn.image.size == size
 
 
-def test_images_of_another_size_name_the_document() -> None:
-    with pytest.raises(ValueError, match=r'images\[1\] is 8x8 pixels but doc is 16x16'):
+def test_images_of_another_shape_name_the_document() -> None:
+    with pytest.raises(ValueError, match=r'images\[1\] is 8x16 pixels but doc is 16x16'):
         list(eli5_gradcam.explain_predictions(
             seeded(vgg_style), torch.rand(2, 3, 16, 16),
-            images=[Image.new('RGB', (16, 16)), Image.new('RGB', (8, 8))]))
+            images=[Image.new('RGB', (16, 16)), Image.new('RGB', (8, 16))]))
 
 
 @pytest.mark.parametrize('ids, bad', [([[1, 2, 30]], 30), ([[1, -1, 2]], -1)])
