@@ -52,7 +52,9 @@ def _text_section(report: Report) -> None:
                    'reviews whose opinion word decides the label. Each review shows the '
                    'predicted class, its strongest tokens and the review with its tokens '
                    'highlighted, as eli5.show_prediction does in Jupyter: green tokens push '
-                   'towards the class shown, red ones against it (relu off).')
+                   'towards the class shown, red ones against it (relu off). Each position '
+                   "of the explained convolution sees a 3-token window, so the opinion word's "
+                   'neighbours share its weight.')
     length = 16
     for words in reviews:
         ids = torch.tensor(vocabulary.encode([words], length))
