@@ -74,8 +74,11 @@ def _check_shape(array: np.ndarray, expected: Optional[Tuple[Optional[int], ...]
         raise ValueError(f'doc has shape {array.shape}, which looks channels-first, but '
                          f'the model expects channels-last input {expected}; pass '
                          'np.moveaxis(doc, 1, -1)')
+    unbatched = (missing_batch_advice(array.shape, channels_first=False)
+                 if array.ndim == len(expected) - 1 else None)
     raise ValueError(f'doc has shape {array.shape} but the model expects input of shape '
-                     f'{expected} (None: any size)')
+                     f'{expected} (None: any size)'
+                     + ('' if unbatched is None else f'; {unbatched}'))
 
 
 def _cast(array: np.ndarray, dtype: Optional[str]) -> np.ndarray:

@@ -86,3 +86,12 @@ def test_an_embedding_not_fed_by_the_doc_is_not_checked() -> None:
                                    tokens=list('abcd')).targets
     with pytest.raises(ValueError, match="outside the vocabulary of the embedding 'words'"):
         eli5.explain_prediction(model, np.array([[40, 41, 50, 43]]), tokens=list('abcd'))
+
+
+def test_an_unbatched_image_of_another_size_gets_both_facts(cnn) -> None:
+    with pytest.raises(ValueError) as info:
+        eli5.explain_prediction(cnn, np.zeros((20, 20, 3), 'float32'))
+    message = str(info.value)
+    assert 'doc has shape (20, 20, 3) but the model expects input of shape (None, 12, 12, 3)' \
+        in message
+    assert 'without its batch axis: pass doc[None]' in message
