@@ -28,6 +28,10 @@ quiet_pip() {
 quiet_pip install --quiet --upgrade pip
 quiet_pip install --quiet -r requirements.txt
 quiet_pip install --quiet --no-deps "${no_deps[@]}"
-quiet_pip install --quiet --no-deps --no-build-isolation -e .
+# setuptools announces every editable install of a flat layout with a warning banner
+# ("Editable installation. Please be careful with folders in your working directory
+# ..."); it carries no news for this project: drop that one warning.
+PYTHONWARNINGS="ignore:Editable installation.:UserWarning" \
+    quiet_pip install --quiet --no-deps --no-build-isolation -e .
 echo "$want" > "$stamp"
 echo "[make_venv] ready: $venv"

@@ -92,10 +92,14 @@ def explain_prediction_keras(model: Any, doc: Any, *, image: Any = None, tokens:
     doc : array-like
         One document with a batch axis: ``(1, H, W, C)`` image (channels
         last, as Keras), ``(1, L)`` token ids, ``(1, L, C)`` signal...
-        A numpy array, list, or a TensorFlow / torch / JAX tensor.
+        A numpy array, list, or a TensorFlow / torch / JAX tensor.  Integer
+        pixels (``uint8``) are cast to the model's float input dtype, as Keras
+        does: preprocess them as the model was trained.  Token ids are
+        checked against the vocabulary of the embedding that reads them.
     image : PIL.Image.Image, optional
         Picture to overlay (an image explanation); default: drawn from ``doc``
-        when it is image-shaped.
+        when it is image-shaped.  It shows the view ``doc`` shows, at its size
+        or scaled; another aspect ratio is an error.
     tokens : list of str, optional
         One token per position of ``doc`` (a text explanation).
     text : str, optional

@@ -67,13 +67,15 @@ def _prepare(adapter: Adapter, model: Any, docs: Any, options: ExplainOptions, *
     adapter.check_model(model, options)
     batch, shape = adapter.documents(model, docs, options)
     if single:
-        check_documents(shape, kind='other', single=True)
+        check_documents(shape, kind='other', single=True,
+                        channels_first=adapter.channels_first)
     text_given = texts is not None and texts[0] is not None
     kind = document_kind(shape, channels_first=adapter.channels_first,
                          image=images[0] if images else None,
                          tokens=tokens[0] if tokens else ([] if text_given else None))
     token_lists = check_documents(shape, kind=kind.kind, single=single, images=images,
-                                  tokens=tokens, texts=texts)
+                                  tokens=tokens, texts=texts,
+                                  channels_first=adapter.channels_first)
     return batch, kind, token_lists
 
 

@@ -89,7 +89,9 @@ def explain_prediction_pytorch(model: nn.Module, doc: Any, *, image: Any = None,
         Float documents are cast to the model's float dtype, integer token
         ids stay integer; the document is moved to the model's device.
     image : PIL.Image.Image, optional
-        The picture to draw the heatmap on (default: drawn from ``doc``).
+        The picture to draw the heatmap on (default: drawn from ``doc``): the
+        view ``doc`` shows, at its size or scaled; another aspect ratio is an
+        error.
     tokens : list or array of str, optional
         The document's tokens, one per position of ``doc`` (batch axis
         allowed): gives a text explanation with highlighted tokens.

@@ -7,7 +7,13 @@ order modules *finished running*, whose output still has the spatial (image)
 or sequence (text, signal) extent the input calls for.  Registration order
 is not used: models often register modules in another order than they run.
 A module object called more than once (a shared ``ReLU``) is not one layer
-and is never chosen.
+and is never chosen.  A container whose output *is* the output of its last
+submodule (``features`` of a torchvision model, whose output ``features.7``
+produced) is reported by that submodule's name, the most specific module
+that runs once and produces the same tensor.
+
+The trace also sees which embedding reads the token ids the model was given,
+and checks the ids against its vocabulary before it runs.
 """
 from __future__ import annotations
 
@@ -19,6 +25,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import torch
 from torch import nn
 
+from ..nn.doc_checks import check_token_ids
 from ..nn.errors import ModelNotSupported
 from .layer_outputs import describe_output, first_tensor
 from .layout import CHANNELS_FIRST, Layout, Reshape, layout_for, module_order
@@ -26,6 +33,9 @@ from .state import same_thread, temporary_hooks
 
 __all__ = ['ModuleRecord', 'ForwardTrace', 'trace_forward',
            'LayerRequest', 'resolve_module']
+
+#: Modules that look token ids up in a table.
+_EMBEDDINGS: Tuple[type, ...] = (nn.Embedding, nn.EmbeddingBag)
 
 #: Final modules whose input is the logit (``score='auto'``), by kind.
 _FINAL_KINDS: Tuple[Tuple[type, str], ...] = (
@@ -49,6 +59,11 @@ class ModuleRecord:
         Shape of its (first call's) output tensor.
     order : str
         Axis order of that output, see :mod:`.layout`.
+    producer : ModuleRecord, optional
+        The submodule that finished just before this module and returned the
+        very tensor this module returned (a container's last child).
+    vocabulary : int, optional
+        For an embedding that reads the model's input: its number of ids.
     """
 
     name: str
@@ -59,6 +74,8 @@ class ModuleRecord:
     shape: Optional[Tuple[int, ...]] = None
     order: str = CHANNELS_FIRST
     returned: str = ''
+    producer: Optional['ModuleRecord'] = None
+    vocabulary: Optional[int] = None
 
 
 @dataclass
@@ -84,6 +101,23 @@ class ForwardTrace:
         """The records keyed by module name."""
         return {record.name: record for record in self.records}
 
+    def vocabulary(self) -> Optional[Tuple[str, int]]:
+        """Name and size of the first embedding that read the model's input."""
+        for record in sorted(self.records, key=lambda r: r.start):
+            if record.vocabulary is not None:
+                return record.name, record.vocabulary
+        return None
+
+
+def check_ids(ids: torch.Tensor, vocabulary: int, name: str) -> None:
+    """Token ids must index the embedding ``name`` (a named ValueError otherwise)."""
+    if ids.numel() and not ids.is_floating_point():
+        check_token_ids(int(ids.min()), int(ids.max()), vocabulary=vocabulary, layer=name)
+
+
+def _reads_input(module: nn.Module, args: Any, model_input: Any) -> bool:
+    return isinstance(module, _EMBEDDINGS) and bool(args) and args[0] is model_input
+
 
 def trace_forward(model: nn.Module, run: Callable[[], Any],
                   select: Callable[[Any], Optional[torch.Tensor]],
@@ -106,7 +140,7 @@ def trace_forward(model: nn.Module, run: Callable[[], Any],
     """
     counter = itertools.count()
     records: Dict[int, ModuleRecord] = {}
-    state: Dict[str, Any] = {'order': initial_order, 'last': None}
+    state: Dict[str, Any] = {'order': initial_order, 'last': None, 'input': None}
 
     ours = same_thread()
 
@@ -114,7 +148,14 @@ def trace_forward(model: nn.Module, run: Callable[[], Any],
         def hook(module: nn.Module, args: Any) -> None:
             if record.start < 0 and ours():
                 record.start = next(counter)
+                if _reads_input(module, args, state['input']):
+                    record.vocabulary = int(getattr(module, 'num_embeddings'))
+                    check_ids(args[0], record.vocabulary, record.name)
         return hook
+
+    def model_hook(module: nn.Module, args: Any) -> None:
+        if state['input'] is None and args and ours():
+            state['input'] = args[0]
 
     def post_hook(record: ModuleRecord) -> Callable[..., None]:
         def hook(module: nn.Module, args: Any, output: Any) -> None:
@@ -124,15 +165,20 @@ def trace_forward(model: nn.Module, run: Callable[[], Any],
             order = module_order(module, state['order'])
             state['order'] = order
             tensor = first_tensor(output)
+            previous = state['last']
             state['last'] = (record, tensor)
             if record.calls == 1:
                 record.end = next(counter)
                 record.order = order
                 record.shape = None if tensor is None else tuple(tensor.shape)
                 record.returned = '' if tensor is not None else describe_output(output)
+                if (previous is not None and tensor is not None and previous[1] is tensor
+                        and previous[0].name.startswith(record.name + '.')):
+                    record.producer = previous[0]
         return hook
 
     with temporary_hooks() as handles:
+        handles.append(model.register_forward_pre_hook(model_hook))
         for name, module in model.named_modules():
             if module is model:
                 continue
@@ -221,6 +267,17 @@ def _automatic(trace: ForwardTrace, request: LayerRequest) -> Tuple[ModuleRecord
             earlier = [c for c in candidates if c[0].end < max(starts)]
             if earlier:
                 record, layout = earlier[-1]
+    return _most_specific(record, layout, request)
+
+
+def _most_specific(record: ModuleRecord, layout: Layout, request: LayerRequest
+                   ) -> Tuple[ModuleRecord, Layout]:
+    """The deepest submodule that runs once and produced ``record``'s output tensor."""
+    while record.producer is not None and record.producer.calls == 1:
+        inner = request.layout(record.producer)
+        if inner is None or inner != layout:
+            break
+        record, layout = record.producer, inner
     return record, layout
 
 

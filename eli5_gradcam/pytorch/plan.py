@@ -7,18 +7,20 @@ reused while the model keeps the same modules under the same names.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, Optional
+from typing import Any, Optional, Tuple
 
 import torch
 from torch import nn
 
 from .._cache import ModelCache
+from ..nn.doc_checks import integer_pixels_advice, missing_batch_advice
 from ..nn.errors import library_fault, model_boundary
+from ..nn.image import looks_like_image
 from ..nn.kinds import DocumentKind
 from ..nn.options import ExplainOptions
 from ..nn.outputs import select_output
 from .documents import ModelInputs
-from .layers import LayerRequest, resolve_module, trace_forward
+from .layers import LayerRequest, check_ids, resolve_module, trace_forward
 from .layout import CHANNELS_FIRST, CHANNELS_LAST, Layout
 
 __all__ = ['LayerPlan', 'PLANS', 'layer_plan', 'remember_upstream_graph', 'run_model',
@@ -48,6 +50,9 @@ class LayerPlan:
         forward pass under its own ``torch.no_grad()`` (a frozen backbone),
         so the cheaper pass that records only from the layer on, which relies
         on recording staying on, lost the path to the output.
+    vocabulary : (str, int), optional
+        Name and size of the embedding that reads the token ids, checked on
+        every call (see :func:`.layers.check_ids`).
     """
 
     name: str
@@ -57,6 +62,7 @@ class LayerPlan:
     final_module: Optional[nn.Module]
     final_name: Optional[str]
     upstream_graph: bool = False
+    vocabulary: Optional[Tuple[str, int]] = None
 
     def still_valid(self, model: nn.Module) -> bool:
         """The model still holds the same layer (and final module) under the same names."""
@@ -92,14 +98,22 @@ def run_model(model: nn.Module, docs: ModelInputs) -> Any:
     except Exception as exc:
         if library_fault(exc):
             raise
-        hint = ''
-        shape = docs.shape
-        if len(shape) == 4 and shape[-1] in _IMAGE_CHANNELS and (
-                shape[1] not in _IMAGE_CHANNELS):
-            hint = ('; doc looks channels-last (N, H, W, C) but PyTorch models take NCHW: '
-                    'pass doc.permute(0, 3, 1, 2)')
-        raise ValueError(f'doc: the model failed on a doc of shape {shape} and dtype '
-                         f'{docs.explained.dtype}: {type(exc).__name__}: {exc}{hint}') from exc
+        raise ValueError(f'doc: the model failed on a doc of shape {docs.shape} and dtype '
+                         f'{docs.explained.dtype}: {type(exc).__name__}: {exc}'
+                         f'{_hint(docs.explained)}') from exc
+
+
+def _hint(docs: torch.Tensor) -> str:
+    """What is likely wrong with a doc the model failed on: its layout or its dtype."""
+    shape = tuple(int(size) for size in docs.shape)
+    if docs.ndim == 4 and docs.shape[-1] in _IMAGE_CHANNELS and (
+            docs.shape[1] not in _IMAGE_CHANNELS):
+        return ('; doc looks channels-last (N, H, W, C) but PyTorch models take NCHW: '
+                'pass doc.permute(0, 3, 1, 2)')
+    if not docs.is_floating_point() and looks_like_image(shape):
+        return '; ' + integer_pixels_advice(str(docs.dtype).replace('torch.', ''))
+    advice = missing_batch_advice(shape, channels_first=True)
+    return '' if advice is None else '; ' + advice
 
 
 def model_output(raw: Any, options: ExplainOptions) -> torch.Tensor:
@@ -126,6 +140,8 @@ def layer_plan(model: nn.Module, docs: ModelInputs, kind: DocumentKind,
     plan = None if key is None else PLANS.get(model, key)
     if plan is not None and plan.still_valid(model) and (
             options.reshape is None or plan.layout.reshape is options.reshape):
+        if plan.vocabulary is not None:
+            check_ids(docs.explained, plan.vocabulary[1], plan.vocabulary[0])
         return plan
     request = LayerRequest(spatial_ndim=kind.spatial_ndim, batch=int(docs.shape[0]),
                            image_hw=kind.image_hw, reshape=options.reshape)
@@ -138,7 +154,7 @@ def layer_plan(model: nn.Module, docs: ModelInputs, kind: DocumentKind,
                     else model.get_submodule(trace.final_name))
     plan = LayerPlan(name=record.name, module=record.module, layout=layout,
                      final_activation=trace.final_kind, final_module=final_module,
-                     final_name=trace.final_name)
+                     final_name=trace.final_name, vocabulary=trace.vocabulary())
     if key is not None:
         PLANS.put(model, key, plan)
     return plan

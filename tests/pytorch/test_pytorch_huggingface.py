@@ -137,6 +137,6 @@ def test_random_config_model_with_mask_and_token_types():
            'token_type_ids': torch.zeros_like(ids), 'offset_mapping': torch.zeros(1, 7, 2)}
     tokens = ['[CLS]', 'a', 'b', 'c', '[SEP]', '[PAD]', '[PAD]']
     expl = eli5.explain_prediction(model, doc, tokens=tokens, top_targets=3, relu=False)
-    assert len(expl.targets) == 3 and expl.layer == 'bert.encoder.layer.0'
+    assert len(expl.targets) == 3 and expl.layer == 'bert.encoder.layer.0.output.LayerNorm'
     spans = expl.targets[0].weighted_spans.docs_weighted_spans[0]
     assert spans.document == '[CLS] a b c [SEP]'

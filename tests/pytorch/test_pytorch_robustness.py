@@ -132,9 +132,9 @@ EXPLAIN_CASES: List[Case] = [
     _case('doc-image-rank3-with-image', ValueError, 'doc must be an NCHW image',
           doc=torch.rand(1, 3, 8), image=PICTURE),
     _text('doc-ids-as-floats', ValueError, r'doc: the model failed .*float', doc=IDS.float()),
-    _text('doc-ids-out-of-vocabulary', ValueError, 'doc: the model failed',
+    _text('doc-ids-out-of-vocabulary', ValueError, 'doc: token id 40 is outside the vocabulary',
           doc=torch.tensor([[1, 2, 3, 40]])),
-    _text('doc-ids-negative', ValueError, 'doc: the model failed',
+    _text('doc-ids-negative', ValueError, 'doc: token id -1 is outside the vocabulary',
           doc=torch.tensor([[1, 2, 3, -1]])),
     # targets / top_targets / target_names
     _case('targets-name-without-names', ValueError, 'targets', targets=['cat']),
