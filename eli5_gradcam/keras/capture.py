@@ -22,7 +22,7 @@ from .cache import cached
 from .forward import Probe, StepPlan
 from .layers import LayerRecord, final_activation, head_kind, resolve_layer
 
-__all__ = ['capture_keras', 'probe_model', 'make_plan', 'framework_message']
+__all__ = ['capture_keras', 'probe_model', 'make_plan', 'plan_for', 'framework_message']
 
 
 def framework_message(exc: BaseException) -> str:
@@ -83,6 +83,15 @@ def make_plan(model: Any, recorder: Probe, kind: DocumentKind,
                     probabilities=activation is not None, final_activation=activation)
 
 
+def plan_for(model: Any, docs: np.ndarray, kind: DocumentKind,
+             options: ExplainOptions) -> StepPlan:
+    """The cached :class:`StepPlan` of this call (probing the model once per signature)."""
+    recorder = probe_model(model, docs, options.output)
+    return cached(model, ('plan', docs.shape, str(docs.dtype), repr(options.output),
+                          options.score, options.layer_key, kind.spatial_ndim),
+                  lambda: make_plan(model, recorder, kind, options))
+
+
 def capture_keras(model: Any, docs: np.ndarray, kind: DocumentKind,
                   options: ExplainOptions = ExplainOptions()) -> LayerCapture:
     """Activations, gradients and scores of one forward pass on a batch of documents.
@@ -102,10 +111,7 @@ def capture_keras(model: Any, docs: np.ndarray, kind: DocumentKind,
     -------
     LayerCapture
     """
-    recorder = probe_model(model, docs, options.output)
-    plan = cached(model, ('plan', docs.shape, str(docs.dtype), repr(options.output),
-                          options.score, options.layer_key, kind.spatial_ndim),
-                  lambda: make_plan(model, recorder, kind, options))
+    plan = plan_for(model, docs, kind, options)
     request = target_request(plan.n_outputs, targets=options.targets,
                              top_targets=options.top_targets,
                              target_names=options.target_names)

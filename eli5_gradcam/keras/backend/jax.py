@@ -24,7 +24,7 @@ from ...nn.targets import TargetRequest
 from ..patching import wrapped_calls
 from ...nn.errors import model_boundary
 
-__all__ = ['probe', 'run']
+__all__ = ['probe', 'run', 'compile_pass', 'PADS']
 
 Result = Tuple[np.ndarray, np.ndarray, np.ndarray, Optional[np.ndarray], np.ndarray]
 
@@ -117,3 +117,36 @@ def run(model: Any, plan: StepPlan, docs: np.ndarray, request: TargetRequest) ->
             np.asarray(scores, np.float32),
             np.asarray(probabilities, np.float32) if plan.probabilities else None,
             np.asarray(targets))
+
+
+#: Compiled passes are traced per input shape: callers pad their row batches.
+PADS = True
+
+
+def compile_pass(model: Any, body: Callable[..., Any]) -> Callable[..., Tuple[np.ndarray, ...]]:
+    """``body(call, dense, *arrays)`` compiled with ``jax.jit``, no gradient
+    (Eigen-CAM, Score-CAM, Ablation-CAM, see :mod:`..passes`).
+
+    ``call(inputs)`` runs ``model.stateless_call`` in inference mode with the
+    variables passed as arguments; ``dense`` is this backend's Dense
+    pre-activation.  Returns ``run(*numpy arrays) -> numpy outputs``.
+    """
+    model_ref = weakref.ref(model)
+
+    def step(trainable: list, non_trainable: list, *arrays: jax.Array) -> Any:
+        model = model_ref()
+        if model is None:
+            raise RuntimeError('the model of this compiled function was deleted')
+        return body(lambda inputs: _forward(model, trainable, non_trainable, inputs), _dense,
+                    *arrays)
+
+    jitted = jax.jit(step)
+
+    def run(*arrays: np.ndarray) -> Tuple[np.ndarray, ...]:
+        model = model_ref()
+        if model is None:
+            raise RuntimeError('the model of this compiled function was deleted')
+        trainable, non_trainable = _variables(model)
+        outputs = _execute(jitted, trainable, non_trainable, *arrays)
+        return tuple(np.asarray(output) for output in outputs)
+    return run
