@@ -27,6 +27,7 @@ __all__ = [
     'EPS',
     'XGRADCAM_EPS',
     'METHODS',
+    'PAIR_METHODS',
     'FlatHeatmapWarning',
     'gradcam_channel_weights',
     'gradcam_plus_plus_channel_weights',
@@ -256,6 +257,11 @@ METHODS: Dict[str, MapFunction] = {
     'scorecam': scorecam_map,
     'ablationcam': ablationcam_map,
 }
+
+#: The methods whose second array is the gradients ``(batch, targets, *spatial,
+#: channels)`` (Score-CAM and Ablation-CAM take per-channel scores instead, see
+#: :func:`compute_heatmaps`).
+PAIR_METHODS = tuple(name for name in METHODS if name not in CHANNEL_SCORE_METHODS)
 
 #: Display names used in explanations.
 METHOD_TITLES: Dict[str, str] = {

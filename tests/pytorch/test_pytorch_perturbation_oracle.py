@@ -33,6 +33,7 @@ import eli5  # noqa: E402
 from torch import nn  # noqa: E402
 from torch.nn import functional  # noqa: E402
 
+from eli5_gradcam.nn.masks import upsample_maps  # noqa: E402
 from eli5_gradcam.nn.perturbation import scorecam_channel_weights  # noqa: E402
 from eli5_gradcam.pytorch import capture_batch  # noqa: E402
 
@@ -211,6 +212,16 @@ def test_ablationcam_matches_pytorch_grad_cam(seed: int) -> None:
           f'max error {max(errors):.2e}')
     assert (scores > 0).any() and (scores < 0).any(), scores    # both cases are compared
     assert max(errors) <= TOLERANCE, errors
+
+
+@pytest.mark.parametrize('source, size, mode', [
+    ((7,), (20,), 'linear'), ((5, 6), (10, 12), 'bilinear'), ((3, 4), (17, 9), 'bilinear'),
+    ((2, 3, 4), (5, 7, 9), 'trilinear'), ((8,), (3,), 'linear'), ((1, 4), (6, 6), 'bilinear')])
+def test_upsampling_matches_torch_interpolate(source: tuple, size: tuple, mode: str) -> None:
+    maps = np.random.default_rng(len(source)).normal(size=(2, 3) + source)
+    theirs = functional.interpolate(torch.from_numpy(maps), size=size, mode=mode,
+                                    align_corners=False).numpy()
+    np.testing.assert_allclose(upsample_maps(maps, size), theirs, atol=1e-12)
 
 
 if __name__ == '__main__':     # pragma: no cover - manual run
