@@ -1,9 +1,11 @@
 """Forward passes without a backward pass: Eigen-CAM, Score-CAM, Ablation-CAM.
 
-Written once for every backend with ``keras.ops``; each backend module only
-compiles them (``compile_pass``: ``tf.function``, ``jax.jit``, or eager
-PyTorch under ``no_grad``), and the compiled functions are cached per model
-like the gradient steps (:mod:`.cache`).
+Written once for every backend; each backend module only compiles them
+(``compile_pass``: ``tf.function``, ``jax.jit``, or eager PyTorch under
+``no_grad``) and hands them its own array operations (:class:`PassOps`: a
+``tf_keras`` model runs on TensorFlow whatever Keras 3's backend is), and
+the compiled functions are cached per model like the gradient steps
+(:mod:`.cache`).
 
 * :func:`forward_capture`: the gradient-free :class:`LayerCapture`;
 * :func:`masked_scores`: Score-CAM's scores of a document times masks;
@@ -20,9 +22,8 @@ scores dropped.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, List, Tuple
+from typing import Any, Callable, List, NamedTuple, Tuple
 
-import keras
 import numpy as np
 
 from ..nn.capture import LayerCapture
@@ -36,7 +37,22 @@ from .capture import _model_failed, plan_for
 from .forward import OutputHook, StepPlan, Tap, pick_output
 from .patching import wrapped_calls
 
-__all__ = ['forward_capture', 'masked_scores', 'ablated_scores']
+__all__ = ['PassOps', 'forward_capture', 'masked_scores', 'ablated_scores']
+
+
+class PassOps(NamedTuple):
+    """The few array operations the passes need, in one backend's own terms."""
+
+    #: ``reshape(x, shape)``
+    reshape: Callable[[Any, Tuple[int, ...]], Any]
+    #: ``float32(x)``: ``x`` cast to float32
+    float32: Callable[[Any], Any]
+    #: ``zeros(shape)``: float32 zeros
+    zeros: Callable[[Tuple[int, ...]], Any]
+    #: ``repeat(x, n)``: ``x`` repeated ``n`` times along the batch axis
+    repeat: Callable[[Any, int], Any]
+    #: ``like(x, y)``: ``x`` cast to ``y``'s dtype
+    like: Callable[[Any, Any], Any]
 
 
 class PassTap(Tap):
@@ -53,18 +69,18 @@ class PassTap(Tap):
         return reshape(self.logits, (-1, self.plan.n_outputs)), probabilities
 
 
-def _scores_of(plan: StepPlan, model: Any, dense: Callable[..., Any], call: Callable[..., Any],
-               inputs: Any, mark: Callable[[Any], Any]) -> Tuple[Any, Any, Any]:
+def _scores_of(plan: StepPlan, model: Any, dense: Callable[..., Any], ops: PassOps,
+               call: Callable[..., Any], inputs: Any,
+               mark: Callable[[Any], Any]) -> Tuple[Any, Any, Any]:
     """Run the model once with the tap's hooks: ``(activations, scores, probabilities)``."""
     tap = PassTap(plan, model, mark, dense)
     hooks: List[Tuple[Any, OutputHook]] = tap.hooks()
     with wrapped_calls(hooks):
         outputs = call(inputs)
-    scores, probabilities = tap.scores(outputs, keras.ops.reshape)
+    scores, probabilities = tap.scores(outputs, ops.reshape)
     if probabilities is None:
-        probabilities = keras.ops.zeros((0,))
-    return (tap.activations, keras.ops.cast(scores, 'float32'),
-            keras.ops.cast(probabilities, 'float32'))
+        probabilities = ops.zeros((0,))
+    return tap.activations, ops.float32(scores), ops.float32(probabilities)
 
 
 def _compiled(model: Any, key: tuple, body: Callable[..., Any]) -> Callable[..., Any]:
@@ -90,8 +106,9 @@ def forward_capture(model: Any, docs: np.ndarray, kind: DocumentKind,
     """The layer's activations and the scores of one forward pass, ``gradients=None``."""
     plan = plan_for(model, docs, kind, options)
 
-    def body(call: Callable[..., Any], dense: Callable[..., Any], inputs: Any) -> Any:
-        return _scores_of(plan, model, dense, call, inputs, lambda outputs: outputs)
+    def body(call: Callable[..., Any], dense: Callable[..., Any], ops: PassOps,
+             inputs: Any) -> Any:
+        return _scores_of(plan, model, dense, ops, call, inputs, lambda outputs: outputs)
     run = _compiled(model, ('forward', plan.layer_path, docs.shape, str(docs.dtype),
                             plan.head_kind, repr(plan.output)), body)
     activations, scores, probabilities = _run(model, docs, run, docs)
@@ -132,8 +149,10 @@ def masked_scores(model: Any, docs: np.ndarray, item: int, masks: np.ndarray,
                          'a model that takes float inputs (embeddings)')
     plan = plan_for(model, docs, kind, options)
 
-    def body(call: Callable[..., Any], dense: Callable[..., Any], doc: Any, weights: Any) -> Any:
-        return _scores_of(plan, model, dense, call, doc * weights, lambda outputs: outputs)[1:2]
+    def body(call: Callable[..., Any], dense: Callable[..., Any], ops: PassOps, doc: Any,
+             weights: Any) -> Any:
+        return _scores_of(plan, model, dense, ops, call, doc * weights,
+                          lambda outputs: outputs)[1:2]
     key = ('masked', plan.layer_path, docs.shape[1:], str(docs.dtype), plan.head_kind,
            repr(plan.output), masks.shape[1:])
     return _padded_run(model, key, body, docs, masks.astype(docs.dtype), docs[item:item + 1])
@@ -150,11 +169,12 @@ def ablated_scores(model: Any, docs: np.ndarray, item: int, channels: np.ndarray
     keep[rows, channels[rows]] = 0.0
     shape = (-1,) + (1,) * (len(plan.layer_shape) - 2) + (width,)
 
-    def body(call: Callable[..., Any], dense: Callable[..., Any], doc: Any, kept: Any) -> Any:
+    def body(call: Callable[..., Any], dense: Callable[..., Any], ops: PassOps, doc: Any,
+             kept: Any) -> Any:
         def mark(outputs: Any) -> Any:
-            return outputs * keras.ops.cast(keras.ops.reshape(kept, shape), outputs.dtype)
-        inputs = keras.ops.repeat(doc, keras.ops.shape(kept)[0], axis=0) if whole else doc
-        return _scores_of(plan, model, dense, call, inputs, mark)[1:2]
+            return outputs * ops.like(ops.reshape(kept, shape), outputs)
+        inputs = ops.repeat(doc, int(kept.shape[0])) if whole else doc
+        return _scores_of(plan, model, dense, ops, call, inputs, mark)[1:2]
     key = ('ablated', plan.layer_path, docs.shape[1:], str(docs.dtype), plan.head_kind,
            repr(plan.output), whole)
     # the model's own failure on the ablated batch is raised as it is: the caller

@@ -19,6 +19,7 @@ Every target of a document comes from the same passes.
 """
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Iterator, List
@@ -100,6 +101,13 @@ def _scorecam(adapter: 'Adapter', model: Any, batch: Any, shape: tuple, kind: Do
     return result
 
 
+def _describe(problem: BaseException) -> str:
+    """A problem as one short line (frameworks' messages span lines and carry
+    terminal colour codes)."""
+    text = ' '.join(re.sub(r'\x1b\[[0-9;]*m', '', str(problem)).split())
+    return f'{type(problem).__name__}: {text[:300]}'
+
+
 def _reference_matches(reference: np.ndarray, expected: np.ndarray) -> bool:
     scale = max(1.0, float(np.abs(expected).max(initial=0.0)))
     return bool(np.all(np.abs(reference - expected) <= REFERENCE_TOLERANCE * scale))
@@ -130,7 +138,7 @@ def _first_ablation(adapter: 'Adapter', model: Any, batch: Any, kind: DocumentKi
                                        "document's own: the model mixes the rows of a batch"))
         else:
             return scores[1:], whole
-    above, whole_model = (f'{type(p).__name__}: {p}' for p in problems)
+    above, whole_model = (_describe(problem) for problem in problems)
     raise ValueError(f"method='ablationcam': layer {capture.layer_name!r} cannot be re-run "
                      f'with its channels zeroed (the layers above it on the ablated copies: '
                      f'{above}; the whole model on copies of the document: {whole_model}); '

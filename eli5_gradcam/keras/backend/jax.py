@@ -123,14 +123,24 @@ def run(model: Any, plan: StepPlan, docs: np.ndarray, request: TargetRequest) ->
 PADS = True
 
 
+def _ops() -> Any:
+    from ..passes import PassOps
+    return PassOps(reshape=jnp.reshape, float32=lambda x: x.astype(jnp.float32),
+                   zeros=lambda shape: jnp.zeros(shape, jnp.float32),
+                   repeat=lambda x, count: jnp.repeat(x, count, axis=0),
+                   like=lambda x, y: x.astype(y.dtype))
+
+
 def compile_pass(model: Any, body: Callable[..., Any]) -> Callable[..., Tuple[np.ndarray, ...]]:
-    """``body(call, dense, *arrays)`` compiled with ``jax.jit``, no gradient
-    (Eigen-CAM, Score-CAM, Ablation-CAM, see :mod:`..passes`).
+    """``body(call, dense, ops, *arrays)`` compiled with ``jax.jit``, no
+    gradient (Eigen-CAM, Score-CAM, Ablation-CAM, see :mod:`..passes`).
 
     ``call(inputs)`` runs ``model.stateless_call`` in inference mode with the
     variables passed as arguments; ``dense`` is this backend's Dense
-    pre-activation.  Returns ``run(*numpy arrays) -> numpy outputs``.
+    pre-activation, ``ops`` its :class:`~..passes.PassOps`.  Returns
+    ``run(*numpy arrays) -> numpy outputs``.
     """
+    ops = _ops()
     model_ref = weakref.ref(model)
 
     def step(trainable: list, non_trainable: list, *arrays: jax.Array) -> Any:
@@ -138,7 +148,7 @@ def compile_pass(model: Any, body: Callable[..., Any]) -> Callable[..., Tuple[np
         if model is None:
             raise RuntimeError('the model of this compiled function was deleted')
         return body(lambda inputs: _forward(model, trainable, non_trainable, inputs), _dense,
-                    *arrays)
+                    ops, *arrays)
 
     jitted = jax.jit(step)
 

@@ -75,13 +75,23 @@ def run(model: Any, plan: StepPlan, docs: np.ndarray, request: TargetRequest) ->
 PADS = False
 
 
+def _ops() -> Any:
+    from ..passes import PassOps
+    return PassOps(reshape=torch.reshape, float32=lambda x: x.float(),
+                   zeros=lambda shape: torch.zeros(shape),
+                   repeat=lambda x, count: x.repeat_interleave(count, dim=0),
+                   like=lambda x, y: x.to(y.dtype))
+
+
 def compile_pass(model: Any, body: Callable[..., Any]) -> Callable[..., Tuple[np.ndarray, ...]]:
-    """``body(call, dense, *arrays)`` run eagerly under ``torch.no_grad()``
+    """``body(call, dense, ops, *arrays)`` run eagerly under ``torch.no_grad()``
     (Eigen-CAM, Score-CAM, Ablation-CAM, see :mod:`..passes`).
 
     ``call(inputs)`` runs the model in inference mode; ``dense`` is this
-    backend's Dense pre-activation.  Returns ``run(*numpy arrays) -> numpy outputs``.
+    backend's Dense pre-activation, ``ops`` its :class:`~..passes.PassOps`.
+    Returns ``run(*numpy arrays) -> numpy outputs``.
     """
+    ops = _ops()
     model_ref = weakref.ref(model)
 
     def run(*arrays: np.ndarray) -> Tuple[np.ndarray, ...]:
@@ -90,6 +100,6 @@ def compile_pass(model: Any, body: Callable[..., Any]) -> Callable[..., Tuple[np
             raise RuntimeError('the model of this pass was deleted')
         with torch.no_grad():
             outputs = body(lambda inputs: call_model(model, inputs, training=False), _dense,
-                           *[keras.ops.convert_to_tensor(array) for array in arrays])
+                           ops, *[keras.ops.convert_to_tensor(array) for array in arrays])
         return tuple(_numpy(output) for output in outputs)
     return run
