@@ -22,7 +22,7 @@ from .cache import cached
 from .forward import Probe, StepPlan
 from .layers import LayerRecord, final_activation, head_kind, resolve_layer
 
-__all__ = ['capture_keras', 'probe_model', 'make_plan', 'framework_message']
+__all__ = ['capture_keras', 'probe_model', 'make_plan', 'plan_for', 'framework_message']
 
 
 def framework_message(exc: BaseException) -> str:
@@ -85,6 +85,17 @@ def make_plan(model: Any, recorder: Probe, kind: DocumentKind,
                     functions=options.score_functions)
 
 
+def plan_for(model: Any, docs: np.ndarray, kind: DocumentKind,
+             options: ExplainOptions) -> StepPlan:
+    """The cached :class:`StepPlan` of this call (probing the model once per signature)."""
+    recorder = probe_model(model, docs, options.output, options.needs_outputs)
+    return cached(model, ('plan', docs.shape, str(docs.dtype), repr(options.output),
+                          options.score, options.layer_key, kind.spatial_ndim,
+                          options.needs_outputs),
+                  lambda: make_plan(model, recorder, kind, options),
+                  functions=options.score_functions)
+
+
 def capture_keras(model: Any, docs: np.ndarray, kind: DocumentKind,
                   options: ExplainOptions = ExplainOptions()) -> LayerCapture:
     """Activations, gradients and scores of one forward pass on a batch of documents.
@@ -104,12 +115,7 @@ def capture_keras(model: Any, docs: np.ndarray, kind: DocumentKind,
     -------
     LayerCapture
     """
-    recorder = probe_model(model, docs, options.output, options.needs_outputs)
-    plan = cached(model, ('plan', docs.shape, str(docs.dtype), repr(options.output),
-                          options.score, options.layer_key, kind.spatial_ndim,
-                          options.needs_outputs),
-                  lambda: make_plan(model, recorder, kind, options),
-                  functions=options.score_functions)
+    plan = plan_for(model, docs, kind, options)
     request = target_request(plan.n_outputs, targets=options.targets,
                              top_targets=options.top_targets,
                              target_names=options.target_names)

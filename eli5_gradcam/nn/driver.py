@@ -1,6 +1,6 @@
 """The one driver every public entry point goes through.
 
-An adapter (``pytorch/``, ``keras/``) implements :class:`Adapter`: the four
+An adapter (``pytorch/``, ``keras/``) implements :class:`Adapter`: the
 things only a framework can do.  :func:`explain_documents` does the rest in
 the same order for every framework: check the model and the documents,
 decide the kind of explanation, capture, build the eli5 explanations.
@@ -17,6 +17,8 @@ from .errors import ModelNotSupported
 from .explanation import Documents, explain_capture, not_supported
 from .kinds import DocumentKind, check_documents, document_kind
 from .options import ExplainOptions
+from .passes import channel_score_pass
+from .perturbation import CHANNEL_SCORE_METHODS
 
 __all__ = ['Adapter', 'ModelNotSupported', 'capture_documents', 'explain_documents',
            'explain_one']
@@ -56,14 +58,33 @@ class Adapter(Protocol):
 
     def capture(self, model: Any, batch: Any, kind: DocumentKind,
                 options: ExplainOptions) -> LayerCapture:
-        """One forward pass: the layer's activations, target gradients and scores."""
+        """One forward pass: the layer's activations, target gradients and scores
+        (no backward pass, ``gradients=None``, for the methods in
+        :data:`~eli5_gradcam.nn.perturbation.GRADIENT_FREE`)."""
+
+    def masked_scores(self, model: Any, batch: Any, item: int, masks: np.ndarray,
+                      kind: DocumentKind, options: ExplainOptions) -> np.ndarray:
+        """Score-CAM: the scores ``(n, outputs)`` (as in :meth:`capture`) of
+        document ``item`` multiplied by each of the ``n`` masks, which
+        broadcast against one document (:func:`~eli5_gradcam.nn.masks.mask_shape`)."""
+
+    def ablated_scores(self, model: Any, batch: Any, item: int, channels: np.ndarray,
+                       kind: DocumentKind, options: ExplainOptions, *,
+                       whole: bool) -> np.ndarray:
+        """Ablation-CAM: the scores ``(n, outputs)`` of document ``item`` with
+        channel ``channels[i]`` of the layer's output zeroed in row ``i``
+        (``-1``: none).  ``whole=False``: the layers below the explained one
+        run once, on the document, and the layer hands on ``n`` ablated
+        copies of its output; ``whole=True``: the model runs on ``n`` copies
+        of the document (see :mod:`~eli5_gradcam.nn.passes`)."""
 
 
 def _prepare(adapter: Adapter, model: Any, docs: Any, options: ExplainOptions, *,
              images: Optional[Sequence[Any]], tokens: Optional[Sequence[Any]],
              single: bool, texts: Optional[Sequence[Any]] = None
-             ) -> Tuple[Any, DocumentKind, Optional[List[List[str]]]]:
-    """Checked model and documents: the framework batch, its kind, its token lists."""
+             ) -> Tuple[Any, DocumentKind, Optional[List[List[str]]], tuple]:
+    """Checked model and documents: the framework batch, its kind, its token
+    lists, its shape."""
     adapter.check_model(model, options)
     batch, shape = adapter.documents(model, docs, options)
     if single:
@@ -76,7 +97,16 @@ def _prepare(adapter: Adapter, model: Any, docs: Any, options: ExplainOptions, *
     token_lists = check_documents(shape, kind=kind.kind, single=single, images=images,
                                   tokens=tokens, texts=texts,
                                   channels_first=adapter.channels_first)
-    return batch, kind, token_lists
+    return batch, kind, token_lists, shape
+
+
+def _capture(adapter: Adapter, model: Any, batch: Any, shape: tuple, kind: DocumentKind,
+             options: ExplainOptions) -> LayerCapture:
+    """The adapter's capture, and the extra passes of the methods that need them."""
+    capture = adapter.capture(model, batch, kind, options)
+    if options.method in CHANNEL_SCORE_METHODS:
+        capture = channel_score_pass(adapter, model, batch, shape, kind, options, capture)
+    return capture
 
 
 def capture_documents(adapter: Adapter, model: Any, docs: Any, options: ExplainOptions, *,
@@ -84,12 +114,12 @@ def capture_documents(adapter: Adapter, model: Any, docs: Any, options: ExplainO
                       tokens: Optional[Sequence[Any]] = None) -> LayerCapture:
     """The raw :class:`LayerCapture` of a batch: activations, gradients, scores.
 
-    The same checks and the same one pass as :func:`explain_documents`,
+    The same checks and the same passes as :func:`explain_documents`,
     without building explanations (for custom maps and metrics).
     """
-    batch, kind, _ = _prepare(adapter, model, docs, options, images=images, tokens=tokens,
-                              single=False)
-    return adapter.capture(model, batch, kind, options)
+    batch, kind, _, shape = _prepare(adapter, model, docs, options, images=images,
+                                     tokens=tokens, single=False)
+    return _capture(adapter, model, batch, shape, kind, options)
 
 
 def explain_documents(adapter: Adapter, model: Any, docs: Any, options: ExplainOptions,
@@ -120,9 +150,9 @@ def explain_documents(adapter: Adapter, model: Any, docs: Any, options: ExplainO
     list of eli5.base.Explanation
         One per document, in order.
     """
-    batch, kind, token_lists = _prepare(adapter, model, docs, options, images=images,
-                                        tokens=tokens, single=single, texts=texts)
-    capture = adapter.capture(model, batch, kind, options)
+    batch, kind, token_lists, shape = _prepare(adapter, model, docs, options, images=images,
+                                               tokens=tokens, single=single, texts=texts)
+    capture = _capture(adapter, model, batch, shape, kind, options)
     numpy_docs = None if kind.kind == 'other' else adapter.as_numpy(batch)
     text = kind.kind == 'text'
     given: Any = offsets

@@ -26,6 +26,7 @@ from .features import fewer_feature_weights, ranked_feature_weights
 from .gradcam import METHOD_TITLES, compute_heatmaps, normalize_heatmaps
 from .image import doc_to_image
 from .kinds import KINDS
+from .perturbation import evidence_source, method_evidence
 from .options import ExplainOptions
 from .targets import target_labels
 from .text import (TokenLayout, as_tokens, padding_mask, resize_heatmap, strip_padding,
@@ -109,8 +110,8 @@ def _description(capture: LayerCapture, options: ExplainOptions, kind: str) -> s
     channels = capture.activations.shape[-1]
     parts = [
         f"{METHOD_TITLES[options.method]} on layer '{capture.layer_name}' "
-        f'({shape} positions, {channels} channels), from the gradient of '
-        f"each target's {capture.score_name}.",
+        f'({shape} positions, {channels} channels), '
+        f'{evidence_source(options.method, capture.score_name)}.',
     ]
     if options.counterfactual:
         parts.append('Counterfactual: the map shows what lowers the score.')
@@ -272,8 +273,9 @@ def explain_capture(capture: LayerCapture,
     if kind not in KINDS:
         raise ValueError(f'kind must be one of {KINDS}; got {kind!r}')
     _check_layer_rank(capture, kind)
-    raw = compute_heatmaps(capture.activations, capture.gradients, method=options.method,
-                           relu=options.relu, counterfactual=options.counterfactual)
+    raw = compute_heatmaps(capture.activations, method_evidence(capture, options.method),
+                           method=options.method, relu=options.relu,
+                           counterfactual=options.counterfactual)
     description = _description(capture, options, kind)
     explanations: List[Explanation] = []
     for item in range(raw.shape[0]):

@@ -19,6 +19,7 @@ from typing import Any, Callable, Collection, Mapping, Optional, Sequence, Tuple
 import numpy as np
 
 from .gradcam import resolve_method
+from .perturbation import SCORECAM_COUNTERFACTUAL
 from .targets import is_index
 from .text import INTERPOLATION_KINDS, PADDING_SIDES
 
@@ -41,6 +42,18 @@ def _check_choice(name: str, value: Any, allowed: tuple) -> None:
                         f'{value!r}')
     if value not in allowed:
         raise ValueError(f'{name} must be one of {allowed}; got {value!r}')
+
+
+def _check_count(name: str, value: Any) -> Optional[int]:
+    """None, or ``value`` as a positive int (TypeError / ValueError naming ``name``)."""
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f'{name} must be a positive int or None; got '
+                        f'{type(value).__name__} {value!r}')
+    if value < 1:
+        raise ValueError(f'{name} must be a positive int or None; got {value!r}')
+    return int(value)
 
 
 def _as_targets(targets: Any) -> Optional[Tuple[Any, ...]]:
@@ -94,8 +107,11 @@ class ExplainOptions:
     layer : str, int, layer object or None
         The layer to explain; None chooses one (see the adapter's docs).
     method : str
-        ``'gradcam'`` (default), ``'gradcam++'``, ``'layercam'``, ``'hirescam'``
-        (see :data:`eli5_gradcam.nn.gradcam.METHODS`).
+        ``'gradcam'`` (default), ``'gradcam++'``, ``'xgradcam'``, ``'layercam'``,
+        ``'hirescam'``, ``'eigencam'``, ``'eigengradcam'``, ``'scorecam'``,
+        ``'ablationcam'`` (see :data:`eli5_gradcam.nn.gradcam.METHODS`).
+        ``'eigencam'``, ``'scorecam'`` and ``'ablationcam'`` run no backward
+        pass; the last two run extra forward passes (see ``batch_size``).
     relu : bool
         Keep only positive evidence (default True); False keeps the sign.
     counterfactual : bool
@@ -127,6 +143,20 @@ class ExplainOptions:
         the input the explanation is about (its tokens or image): a key or
         an index.  None: ``input_ids`` (else ``pixel_values``,
         ``inputs_embeds``) of a mapping, else the first input.
+    batch_size : int, optional
+        Inputs per forward pass of the methods that run extra passes: masked
+        documents for ``'scorecam'``, ablated copies of the layer's output for
+        ``'ablationcam'``.  None: 32 masked documents; for Ablation-CAM as many
+        ablated copies as fit in 128 MiB, at least 32 (see
+        :func:`eli5_gradcam.nn.perturbation.default_rows`).  Every target
+        comes from the same passes.
+    scorecam_maps : int, optional
+        ``'scorecam'`` only: mask the input with the ``k`` channels whose maps
+        vary most over positions, not with every channel (Faster Score-CAM);
+        about ``channels / k`` times fewer forward passes.  None: every channel.
+    progress : bool
+        Show a progress bar (tqdm) over the extra forward passes once they
+        have taken more than 2 seconds (default True).
     """
 
     targets: Optional[Tuple[Any, ...]] = None
@@ -144,6 +174,9 @@ class ExplainOptions:
     interpolation_kind: str = 'linear'
     reshape: Optional[Callable[[Any], Any]] = None
     input_key: Any = None
+    batch_size: Optional[int] = None
+    scorecam_maps: Optional[int] = None
+    progress: bool = True
 
     def __post_init__(self) -> None:
         put = object.__setattr__
@@ -183,6 +216,19 @@ class ExplainOptions:
         if self.reshape is not None and not callable(self.reshape):
             raise TypeError(f'reshape must be a callable or None; got '
                             f'{type(self.reshape).__name__}')
+        self._check_passes()
+
+    def _check_passes(self) -> None:
+        """The options of the methods that run extra forward passes."""
+        put = object.__setattr__
+        put(self, 'batch_size', _check_count('batch_size', self.batch_size))
+        put(self, 'scorecam_maps', _check_count('scorecam_maps', self.scorecam_maps))
+        put(self, 'progress', check_bool('progress', self.progress))
+        if self.scorecam_maps is not None and self.method != 'scorecam':
+            raise ValueError(f"scorecam_maps={self.scorecam_maps!r} is for method='scorecam' "
+                             f'(Faster Score-CAM); got method={self.method!r}')
+        if self.counterfactual and self.method == 'scorecam':
+            raise ValueError(SCORECAM_COUNTERFACTUAL)
 
     @property
     def score_functions(self) -> Tuple[Callable[[Any], Any], ...]:

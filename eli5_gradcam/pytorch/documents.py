@@ -75,6 +75,24 @@ class ModelInputs:
         return tuple((key, tuple(t.shape), t.dtype, t.device) for key, t in items) + (
             self.key,)
 
+    def _map(self, change: Any) -> 'ModelInputs':
+        return ModelInputs(tuple(change(t) for t in self.args),
+                           {k: change(t) for k, t in self.kwargs.items()}, self.key,
+                           None if self.mask is None else change(self.mask), self.offsets)
+
+    def select(self, item: int, count: int = 1) -> 'ModelInputs':
+        """Document ``item`` alone, repeated ``count`` times along the batch axis."""
+        return self._map(lambda t: t[item:item + 1].repeat((count,) + (1,) * (t.ndim - 1)))
+
+    def with_explained(self, tensor: torch.Tensor) -> 'ModelInputs':
+        """The same inputs with the explained one replaced by ``tensor``."""
+        if isinstance(self.key, str):
+            return ModelInputs(self.args, {**self.kwargs, self.key: tensor}, self.key,
+                               self.mask, self.offsets)
+        args = list(self.args)
+        args[self.key] = tensor
+        return ModelInputs(tuple(args), self.kwargs, self.key, self.mask, self.offsets)
+
     def padding(self) -> Optional[np.ndarray]:
         """``(batch, length)`` bool, True at padding, from ``attention_mask``."""
         return None if self.mask is None else as_numpy(self.mask) == 0

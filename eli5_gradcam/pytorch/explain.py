@@ -11,9 +11,11 @@ from ..nn.capture import LayerCapture
 from ..nn.driver import capture_documents, explain_documents, explain_one
 from ..nn.kinds import DocumentKind
 from ..nn.options import ExplainOptions, with_options_signature
+from ..nn.perturbation import GRADIENT_FREE
 from .capture import capture_layer
 from .documents import ModelInputs, model_inputs
 from .inputs import as_numpy
+from .passes import ablated_scores, forward_capture, masked_scores
 
 __all__ = ['PYTORCH', 'PyTorchAdapter', 'explain_prediction_pytorch', 'explain_batch_pytorch',
            'capture_batch']
@@ -56,8 +58,22 @@ class PyTorchAdapter:
 
     def capture(self, model: Any, batch: Any, kind: DocumentKind,
                 options: ExplainOptions) -> LayerCapture:
-        """See :func:`.capture.capture_layer`."""
+        """See :func:`.capture.capture_layer`; :func:`.passes.forward_capture`
+        (no backward pass) for the gradient-free methods."""
+        if options.method in GRADIENT_FREE:
+            return forward_capture(model, batch, kind, options)
         return capture_layer(model, batch, kind, options)
+
+    def masked_scores(self, model: Any, batch: Any, item: int, masks: np.ndarray,
+                      kind: DocumentKind, options: ExplainOptions) -> np.ndarray:
+        """See :func:`.passes.masked_scores`."""
+        return masked_scores(model, batch, item, masks, kind, options)
+
+    def ablated_scores(self, model: Any, batch: Any, item: int, channels: np.ndarray,
+                       kind: DocumentKind, options: ExplainOptions, *,
+                       whole: bool) -> np.ndarray:
+        """See :func:`.passes.ablated_scores`."""
+        return ablated_scores(model, batch, item, channels, kind, options, whole=whole)
 
 
 #: The adapter instance the public functions use.

@@ -24,7 +24,7 @@ from ...nn.targets import TargetRequest
 from ..patching import wrapped_calls
 from ...nn.errors import model_boundary
 
-__all__ = ['probe', 'run']
+__all__ = ['probe', 'run', 'compile_pass', 'PADS']
 
 #: The tensor operations the shared score code needs.
 OPS = BackendOps(jnp.reshape, lambda parts: jnp.concatenate(parts, 1),
@@ -121,3 +121,46 @@ def run(model: Any, plan: StepPlan, docs: np.ndarray, request: TargetRequest) ->
             np.asarray(scores, np.float32),
             np.asarray(probabilities, np.float32) if plan.probabilities else None,
             np.asarray(targets))
+
+
+#: Compiled passes are traced per input shape: callers pad their row batches.
+PADS = True
+
+
+def _ops() -> Any:
+    from ..passes import PassOps
+    return PassOps(reshape=jnp.reshape, float32=lambda x: x.astype(jnp.float32),
+                   zeros=lambda shape: jnp.zeros(shape, jnp.float32),
+                   repeat=lambda x, count: jnp.repeat(x, count, axis=0),
+                   like=lambda x, y: x.astype(y.dtype))
+
+
+def compile_pass(model: Any, body: Callable[..., Any]) -> Callable[..., Tuple[np.ndarray, ...]]:
+    """``body(call, dense, ops, *arrays)`` compiled with ``jax.jit``, no
+    gradient (Eigen-CAM, Score-CAM, Ablation-CAM, see :mod:`..passes`).
+
+    ``call(inputs)`` runs ``model.stateless_call`` in inference mode with the
+    variables passed as arguments; ``dense`` is this backend's Dense
+    pre-activation, ``ops`` its :class:`~..passes.PassOps`.  Returns
+    ``run(*numpy arrays) -> numpy outputs``.
+    """
+    ops = _ops()
+    model_ref = weakref.ref(model)
+
+    def step(trainable: list, non_trainable: list, *arrays: jax.Array) -> Any:
+        model = model_ref()
+        if model is None:
+            raise RuntimeError('the model of this compiled function was deleted')
+        return body(lambda inputs: _forward(model, trainable, non_trainable, inputs), _dense,
+                    ops, *arrays)
+
+    jitted = jax.jit(step)
+
+    def run(*arrays: np.ndarray) -> Tuple[np.ndarray, ...]:
+        model = model_ref()
+        if model is None:
+            raise RuntimeError('the model of this compiled function was deleted')
+        trainable, non_trainable = _variables(model)
+        outputs = _execute(jitted, trainable, non_trainable, *arrays)
+        return tuple(np.asarray(output) for output in outputs)
+    return run

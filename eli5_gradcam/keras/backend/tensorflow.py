@@ -22,7 +22,7 @@ from ...nn.targets import TargetRequest
 from ..patching import call_model, wrapped_calls
 from ...nn.errors import model_boundary
 
-__all__ = ['probe', 'run']
+__all__ = ['probe', 'run', 'compile_pass', 'PADS']
 
 #: The tensor operations the shared score code needs.
 OPS = BackendOps(tf.reshape, lambda parts: tf.concat(parts, 1),
@@ -145,3 +145,42 @@ def run(model: Any, plan: StepPlan, docs: np.ndarray, request: TargetRequest) ->
             step, tf.constant(docs), tf.constant(given))
     return (activations.numpy(), gradients.numpy(), scores.numpy(),
             probabilities.numpy() if plan.probabilities else None, targets.numpy())
+
+
+#: Compiled passes are traced per input shape: callers pad their row batches.
+PADS = True
+
+
+def _ops() -> Any:
+    from ..passes import PassOps
+    return PassOps(reshape=tf.reshape, float32=lambda x: tf.cast(x, tf.float32),
+                   zeros=lambda shape: tf.zeros(shape, tf.float32),
+                   repeat=lambda x, count: tf.repeat(x, count, axis=0),
+                   like=lambda x, y: tf.cast(x, y.dtype))
+
+
+def compile_pass(model: Any, body: Callable[..., Any]) -> Callable[..., Tuple[np.ndarray, ...]]:
+    """``body(call, dense, ops, *arrays)`` compiled as one ``tf.function`` with
+    no gradient (Eigen-CAM, Score-CAM, Ablation-CAM, see :mod:`..passes`).
+
+    ``call(inputs)`` runs the model in inference mode; ``dense`` is this
+    backend's Dense pre-activation, ``ops`` its :class:`~..passes.PassOps`.
+    Returns ``run(*numpy arrays) -> numpy outputs``.
+    """
+    ops = _ops()
+    model_ref = weakref.ref(model)
+
+    def step(*arrays: tf.Tensor) -> Any:
+        model = model_ref()
+        if model is None:
+            raise RuntimeError('the model of this compiled function was deleted')
+        return body(lambda inputs: call_model(model, inputs, training=False), _dense, ops,
+                    *arrays)
+
+    function = tf.function(step, autograph=False)
+
+    def run(*arrays: np.ndarray) -> Tuple[np.ndarray, ...]:
+        with _quiet_retracing():
+            outputs = _execute(function, *[tf.constant(array) for array in arrays])
+        return tuple(output.numpy() for output in outputs)
+    return run

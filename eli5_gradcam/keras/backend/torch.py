@@ -8,7 +8,8 @@ differentiates each target with respect to that zero tensor.
 """
 from __future__ import annotations
 
-from typing import Any, List, Optional, Tuple
+import weakref
+from typing import Any, Callable, List, Optional, Tuple
 
 import keras
 import numpy as np
@@ -18,7 +19,7 @@ from ..forward import BackendOps, Probe, StepPlan, Tap
 from ...nn.targets import TargetRequest
 from ..patching import call_model, wrapped_calls
 
-__all__ = ['probe', 'run']
+__all__ = ['probe', 'run', 'compile_pass', 'PADS']
 
 #: The tensor operations the shared score code needs.
 OPS = BackendOps(torch.reshape, lambda parts: torch.cat(parts, 1),
@@ -72,3 +73,37 @@ def run(model: Any, plan: StepPlan, docs: np.ndarray, request: TargetRequest) ->
         gradients.append(torch.zeros_like(zero) if gradient is None else gradient)
     return (_numpy(tap.activations), _numpy(torch.stack(gradients, dim=1)), scores_np,
             None if probabilities is None else _numpy(probabilities), targets)
+
+
+#: Eager: passes run at any batch size, callers need not pad.
+PADS = False
+
+
+def _ops() -> Any:
+    from ..passes import PassOps
+    return PassOps(reshape=torch.reshape, float32=lambda x: x.float(),
+                   zeros=lambda shape: torch.zeros(shape),
+                   repeat=lambda x, count: x.repeat_interleave(count, dim=0),
+                   like=lambda x, y: x.to(y.dtype))
+
+
+def compile_pass(model: Any, body: Callable[..., Any]) -> Callable[..., Tuple[np.ndarray, ...]]:
+    """``body(call, dense, ops, *arrays)`` run eagerly under ``torch.no_grad()``
+    (Eigen-CAM, Score-CAM, Ablation-CAM, see :mod:`..passes`).
+
+    ``call(inputs)`` runs the model in inference mode; ``dense`` is this
+    backend's Dense pre-activation, ``ops`` its :class:`~..passes.PassOps`.
+    Returns ``run(*numpy arrays) -> numpy outputs``.
+    """
+    ops = _ops()
+    model_ref = weakref.ref(model)
+
+    def run(*arrays: np.ndarray) -> Tuple[np.ndarray, ...]:
+        model = model_ref()
+        if model is None:
+            raise RuntimeError('the model of this pass was deleted')
+        with torch.no_grad():
+            outputs = body(lambda inputs: call_model(model, inputs, training=False), _dense,
+                           ops, *[keras.ops.convert_to_tensor(array) for array in arrays])
+        return tuple(_numpy(output) for output in outputs)
+    return run
