@@ -50,6 +50,10 @@ import torch  # noqa: E402
 import torch_models  # noqa: E402
 
 CLOCK = 'eli5-gradcam-bench-clock'
+
+#: Where in a run worker memory is reported (share of the samples).
+MEMORY_POINTS = {'first_mib': 0.0, 'q25_mib': 0.25, 'q50_mib': 0.5, 'q75_mib': 0.75,
+                 'last_mib': 1.0}
 SIDE = 96
 
 
@@ -92,13 +96,13 @@ def reported_resnet50() -> torch.nn.Module:
 class WorkerMemory:
     """Samples the RSS of Ray's ExplainWorker actor processes in a thread.
 
-    The process list is scanned (once a second) only until ``workers``
-    ExplainWorker processes are found; from then on only they are read,
-    every ``every`` seconds, so the sampler takes little of the CPU it measures.
+    The process list is scanned for ExplainWorker processes once a second
+    (actors of the previous run may still be exiting, new ones starting);
+    the RSS of those found is read every ``every`` seconds, so the sampler
+    takes little of the CPU it measures.
     """
 
-    def __init__(self, workers: int, every: float = 0.2) -> None:
-        self.workers = workers
+    def __init__(self, every: float = 0.2) -> None:
         self.every = every
         self.samples: Dict[int, List[Tuple[float, float]]] = {}
         self.stop = threading.Event()
@@ -114,7 +118,7 @@ class WorkerMemory:
     def _run(self) -> None:
         last_scan = 0.0
         while not self.stop.is_set():
-            if len(self.samples) < self.workers and time.time() - last_scan >= 1.0:
+            if time.time() - last_scan >= 1.0:
                 self._find()
                 last_scan = time.time()
             for pid, samples in self.samples.items():
@@ -137,14 +141,19 @@ class WorkerMemory:
         self.driver_cpu_s += times.user + times.system
 
     def report(self, since: float) -> List[Dict[str, float]]:
-        """Per worker: RSS (MiB) at the first sample after ``since``, peak, last."""
+        """Per worker: RSS (MiB) from the first sample after ``since`` to the last.
+
+        ``first``, ``q25``, ``q50``, ``q75``, ``last``: the samples at 0, 25, 50,
+        75 and 100% of the way through the run; ``peak``: the largest.
+        """
         rows = []
         for pid, samples in sorted(self.samples.items()):
             running = [rss for when, rss in samples if when >= since]
             if running:
-                rows.append({'pid': pid, 'first_mib': round(running[0], 1),
-                             'peak_mib': round(max(running), 1),
-                             'last_mib': round(running[-1], 1), 'samples': len(running)})
+                at = {name: round(running[int(round(share * (len(running) - 1)))], 1)
+                      for name, share in MEMORY_POINTS.items()}
+                rows.append({'pid': pid, **at, 'peak_mib': round(max(running), 1),
+                             'samples': len(running)})
         return rows
 
 
@@ -194,7 +203,7 @@ def on_ray(docs: np.ndarray, workers: int, batch_size: int, clock: Any) -> Dict[
                                 batch_size=batch_size)
     rows, errors, last = 0, 0, 0.0
     start = time.time()
-    with WorkerMemory(workers) as memory:
+    with WorkerMemory() as memory:
         for batch in explained.iter_batches(batch_size=None, batch_format='pyarrow'):
             rows += batch.num_rows
             errors += batch.num_rows - batch.column('error').null_count
@@ -272,7 +281,10 @@ def _markdown(results: Dict[str, Any]) -> str:
         'and 2 workers (order rotating); ratios are paired within a round.',
         '- Span: from the first forward pass any worker starts to the last output row at the '
         "driver (excludes the actors' start-up, which end-to-end includes). Steady state: the "
-        'median time between the starts of consecutive batches of each worker.', '',
+        'median time between the starts of consecutive batches of each worker. CPU s per '
+        'batch: the same interval in process CPU time (user + system) of the worker, or of '
+        'this process per batch in-process; on a shared machine wall time depends on what '
+        'else runs (see the load average), CPU time much less.', '',
         '| comparison | median over rounds | rounds |', '|---|---:|---|']
     ratios = [_ratios(round_) for round_ in results['rounds']]
     for key, label in RATIO_LABELS.items():
@@ -284,14 +296,19 @@ def _markdown(results: Dict[str, Any]) -> str:
     lines += ['', '## Runs', ''] + _run_rows(results)
     lines += ['', '## Worker memory (RSS, MiB, sampled every 0.2 s from the first forward pass '
               'to the end of the run)', '',
-              '| round | run | worker pid | first | peak | last | samples |',
-              '|---:|---|---:|---:|---:|---:|---:|']
-    for number, round_ in enumerate(results['rounds'], 1):
-        for workers in (1, 2):
-            for worker in round_['ray'][workers]['memory']:
-                lines.append(f"| {number} | {workers} worker{'s' if workers > 1 else ''} | "
-                             f"{worker['pid']} | {worker['first_mib']} | {worker['peak_mib']} | "
-                             f"{worker['last_mib']} | {worker['samples']} |")
+              '| run | worker pid | first | 25% | 50% | 75% | last | peak | samples |',
+              '|---|---:|---:|---:|---:|---:|---:|---:|---:|']
+    runs = [(f"round {number}, {workers} worker{'s' if workers > 1 else ''}",
+             round_['ray'][workers]) for number, round_ in enumerate(results['rounds'], 1)
+            for workers in (1, 2)]
+    if results.get('memory_run'):
+        long = results['memory_run']
+        runs.append((f"long run: {long['images']} images, 1 worker", long))
+    for label, run in runs:
+        for worker in run['memory']:
+            lines.append(f"| {label} | {worker['pid']} | " + ' | '.join(
+                str(worker[name]) for name in MEMORY_POINTS) +
+                f" | {worker['peak_mib']} | {worker['samples']} |")
     return '\n'.join(lines) + '\n'
 
 
@@ -311,6 +328,8 @@ def main() -> None:
     parser.add_argument('--images', type=int, default=256)
     parser.add_argument('--batch-size', type=int, default=32)
     parser.add_argument('--rounds', type=int, default=3)
+    parser.add_argument('--memory-images', type=int, default=1024,
+                        help='images of the long 1-worker run for memory (0: none)')
     parser.add_argument('--out', default=str(HERE / 'RAY.md'))
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -331,6 +350,10 @@ def main() -> None:
             'batch_size': args.batch_size,
             'rounds': [_round(number, docs, args.batch_size, clock)
                        for number in range(args.rounds)]}
+        if args.memory_images:
+            many = np.resize(docs, (args.memory_images,) + docs.shape[1:])
+            results['memory_run'] = {'images': args.memory_images,
+                                     **on_ray(many, 1, args.batch_size, clock)}
     finally:
         ray.shutdown()
     text = _markdown(results)
