@@ -3,7 +3,7 @@
 # _ci/test.sh, once per suite, each in its own process).
 # Usage: bash _ci/suite.sh SUITE [pytest args...]
 # Suites: core torch keras-tensorflow keras-torch keras-jax tf-keras notebooks mypy docs bench
-#         eli5-conformance
+#         eli5-conformance ray
 set -uo pipefail
 cd "$(dirname "$0")/.."
 suite="${1:?usage: suite.sh SUITE}"; shift || true
@@ -27,6 +27,8 @@ case "$suite" in
     keras-jax)        KERAS_BACKEND=jax run_pytest tests/keras "$@" ;;
     tf-keras)         run_pytest tests/tf_keras "$@" ;;
     notebooks)        run_pytest tests/notebooks "$@" ;;
+    ray)              # the Ray Data runner on a local ray.init(num_cpus=2); Keras on TensorFlow
+                      KERAS_BACKEND=tensorflow run_pytest tests/ray -p no:logging "$@" ;;
     eli5-conformance) # eli5 0.16's own tests, without and with eli5_gradcam imported; fails on
                       # a test that passes only without it (eli5's Keras code is TensorFlow-only)
                       KERAS_BACKEND=tensorflow "$python" _ci/eli5_conformance.py "$@" ;;

@@ -10,7 +10,8 @@ from PIL import Image
 
 from ..nn.image import fit_image
 
-__all__ = ['IMAGE_SUFFIXES', 'PREPROCESSING', 'Document', 'expand_inputs', 'load_document']
+__all__ = ['IMAGE_SUFFIXES', 'PREPROCESSING', 'Document', 'expand_inputs', 'load_document',
+           'image_to_array']
 
 #: File endings taken from a folder (any file named directly is tried with Pillow).
 IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.bmp', '.gif', '.tif', '.tiff', '.webp', '.ppm')
@@ -93,6 +94,26 @@ def load_document(path: Path, *, size: Optional[Tuple[int, int]], preprocess: st
         raise ValueError(f'input {str(path)!r} is not an image Pillow can read') from exc
     if size is not None:
         image = fit_image(image, size, crop=crop)
-    pixels = _pixels(image, preprocess).astype(np.float32)
-    array = pixels.transpose(2, 0, 1) if channels_first else pixels
+    array = image_to_array(image, preprocess=preprocess, channels_first=channels_first)
     return Document(path, array[np.newaxis], image)
+
+
+def image_to_array(image: Image.Image, *, preprocess: str, channels_first: bool) -> np.ndarray:
+    """An RGB picture as one model input, without the batch axis.
+
+    Parameters
+    ----------
+    image : PIL.Image.Image
+        An RGB image, already at the model's size.
+    preprocess : {'imagenet', 'unit', 'none'}
+        See :func:`load_document`.
+    channels_first : bool
+        ``(3, H, W)`` (PyTorch) rather than ``(H, W, 3)`` (Keras).
+
+    Returns
+    -------
+    numpy.ndarray
+        float32.
+    """
+    pixels = _pixels(image, preprocess).astype(np.float32)
+    return pixels.transpose(2, 0, 1) if channels_first else pixels
