@@ -20,7 +20,7 @@ run_pytest() {
 }
 
 case "$suite" in
-    core)             run_pytest tests/nn tests/formatters tests/test_*.py "$@" ;;
+    core)             run_pytest tests/nn tests/formatters tests/metrics tests/test_*.py "$@" ;;
     torch)            run_pytest tests/pytorch "$@" ;;
     keras-tensorflow) KERAS_BACKEND=tensorflow run_pytest tests/keras "$@" ;;
     keras-torch)      KERAS_BACKEND=torch run_pytest tests/keras "$@" ;;

@@ -17,6 +17,7 @@ from ..nn.errors import ModelNotSupported
 from ..nn.kinds import DocumentKind
 from ..nn.options import ExplainOptions, with_options_signature
 from .capture import capture_keras
+from .predict import predict_scores
 from .documents import check_docs
 
 __all__ = ['KERAS', 'KerasAdapter', 'explain_prediction_keras', 'explain_batch_keras',
@@ -57,6 +58,11 @@ class KerasAdapter:
                 options: ExplainOptions) -> LayerCapture:
         """See :func:`.capture.capture_keras`."""
         return capture_keras(model, batch, kind, options)
+
+    def predict(self, model: Any, docs: Any, options: ExplainOptions) -> np.ndarray:
+        """The model's scores ``(batch, outputs)`` on ``docs``, no gradients (metrics);
+        see :func:`.predict.predict_scores`."""
+        return predict_scores(model, docs, options)
 
 
 #: The adapter instance the public functions use.

@@ -13,6 +13,7 @@ from ..nn.driver import capture_documents, explain_documents, explain_one
 from ..nn.kinds import DocumentKind
 from ..nn.options import ExplainOptions, with_options_signature
 from .capture import capture_layer
+from .predict import predict_scores
 from .inputs import as_model_input, as_numpy
 
 __all__ = ['PYTORCH', 'PyTorchAdapter', 'explain_prediction_pytorch', 'explain_batch_pytorch',
@@ -47,6 +48,11 @@ class PyTorchAdapter:
                 options: ExplainOptions) -> LayerCapture:
         """See :func:`.capture.capture_layer`."""
         return capture_layer(model, batch, kind, options)
+
+    def predict(self, model: Any, docs: Any, options: ExplainOptions) -> np.ndarray:
+        """The model's scores ``(batch, outputs)`` on ``docs``, no gradients (metrics);
+        see :func:`.predict.predict_scores`."""
+        return predict_scores(model, docs, options)
 
 
 #: The adapter instance the public functions use.

@@ -24,7 +24,7 @@ from ...nn.targets import TargetRequest
 from ..patching import wrapped_calls
 from ...nn.errors import model_boundary
 
-__all__ = ['probe', 'run']
+__all__ = ['probe', 'run', 'predict']
 
 Result = Tuple[np.ndarray, np.ndarray, np.ndarray, Optional[np.ndarray], np.ndarray]
 
@@ -117,3 +117,10 @@ def run(model: Any, plan: StepPlan, docs: np.ndarray, request: TargetRequest) ->
             np.asarray(scores, np.float32),
             np.asarray(probabilities, np.float32) if plan.probabilities else None,
             np.asarray(targets))
+
+
+def predict(model: Any, docs: np.ndarray, select: Callable[[Any], Any]) -> np.ndarray:
+    """The selected model output on ``docs``, in inference mode (for metrics)."""
+    trainable, non_trainable = _variables(model)
+    outputs = _forward(model, trainable, non_trainable, jnp.asarray(docs))
+    return np.asarray(select(outputs))

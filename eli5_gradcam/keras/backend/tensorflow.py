@@ -22,7 +22,7 @@ from ...nn.targets import TargetRequest
 from ..patching import call_model, wrapped_calls
 from ...nn.errors import model_boundary
 
-__all__ = ['probe', 'run']
+__all__ = ['probe', 'run', 'predict']
 
 Result = Tuple[np.ndarray, np.ndarray, np.ndarray, Optional[np.ndarray], np.ndarray]
 
@@ -141,3 +141,9 @@ def run(model: Any, plan: StepPlan, docs: np.ndarray, request: TargetRequest) ->
             step, tf.constant(docs), tf.constant(given))
     return (activations.numpy(), gradients.numpy(), scores.numpy(),
             probabilities.numpy() if plan.probabilities else None, targets.numpy())
+
+
+def predict(model: Any, docs: np.ndarray, select: Callable[[Any], Any]) -> np.ndarray:
+    """The selected model output on ``docs``, eagerly and without gradients (for metrics)."""
+    outputs = call_model(model, tf.constant(docs), training=False)
+    return np.asarray(tf.convert_to_tensor(select(outputs)).numpy())

@@ -8,7 +8,7 @@ differentiates each target with respect to that zero tensor.
 """
 from __future__ import annotations
 
-from typing import Any, List, Optional, Tuple
+from typing import Any, Callable, List, Optional, Tuple
 
 import keras
 import numpy as np
@@ -18,7 +18,7 @@ from ..forward import Probe, StepPlan, Tap
 from ...nn.targets import TargetRequest
 from ..patching import call_model, wrapped_calls
 
-__all__ = ['probe', 'run']
+__all__ = ['probe', 'run', 'predict']
 
 Result = Tuple[np.ndarray, np.ndarray, np.ndarray, Optional[np.ndarray], np.ndarray]
 
@@ -68,3 +68,10 @@ def run(model: Any, plan: StepPlan, docs: np.ndarray, request: TargetRequest) ->
         gradients.append(torch.zeros_like(zero) if gradient is None else gradient)
     return (_numpy(tap.activations), _numpy(torch.stack(gradients, dim=1)), scores_np,
             None if probabilities is None else _numpy(probabilities), targets)
+
+
+def predict(model: Any, docs: np.ndarray, select: Callable[[Any], Any]) -> np.ndarray:
+    """The selected model output on ``docs``, without recording a graph (for metrics)."""
+    with torch.no_grad():
+        outputs = call_model(model, keras.ops.convert_to_tensor(docs), training=False)
+        return _numpy(select(outputs))
