@@ -8,16 +8,16 @@ every backend, tf_keras) or is any ``predict(batch) -> scores`` callable.
 Layer-resolution maps are upsampled to the document; perturbed documents
 are scored ``batch_size`` at a time.
 
-================================  =====================================  ==============
-Metric                            What it measures                       Better
-================================  =====================================  ==============
-:func:`deletion`                  score as top-ranked pixels are removed lower AUC
-:func:`insertion`                 score as top-ranked pixels are revealed higher AUC
-:func:`confidence_change`         score on the document times its map    lower drop
-:func:`road`                      score after imputing top / bottom p%   low MoRF, high LeRF
-:func:`pointing_game`             the maximum on the object (15 px)      hit
-:func:`energy_pointing_game`      share of the map on the object         higher
-================================  =====================================  ==============
+=============================  ========================================  =====================
+Metric                         What it measures                          Better
+=============================  ========================================  =====================
+:func:`deletion`               score as top-ranked pixels are removed    lower AUC
+:func:`insertion`              score as top-ranked pixels are revealed   higher AUC
+:func:`confidence_change`      score on the document times its map       lower average drop
+:func:`road`                   score after imputing the top / bottom p%  low MoRF, high LeRF
+:func:`pointing_game`          the maximum on the object (15 px)         hit
+:func:`energy_pointing_game`   share of the map on the object            higher
+=============================  ========================================  =====================
 
 :func:`random_map` and :func:`centre_map` are the references every number
 should be compared with.
