@@ -9,7 +9,7 @@ through it, ``batch_size`` at a time, with a progress bar on long runs.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Optional, Tuple
+from typing import Any, Callable, Optional, Protocol, Tuple
 
 import numpy as np
 
@@ -25,6 +25,21 @@ __all__ = ['ScoredModel', 'scored_model', 'target_scores', 'resolve_target', 'si
 PROGRESS_MIN_DOCUMENTS = 256
 
 _IMAGE_CHANNELS = (1, 3, 4)
+
+
+class ScoringAdapter(Protocol):
+    """What the metrics use of a framework adapter (``pytorch/``, ``keras/``)."""
+
+    channels_first: bool
+
+    def documents(self, model: Any, docs: Any) -> Tuple[Any, Tuple[int, ...]]:
+        """The documents as the model takes them, and their shape."""
+
+    def as_numpy(self, batch: Any) -> np.ndarray:
+        """Those documents as numpy."""
+
+    def predict(self, model: Any, docs: Any, options: ExplainOptions) -> np.ndarray:
+        """The model's scores ``(batch, outputs)`` on ``docs``, without gradients."""
 
 
 @dataclass(frozen=True)
@@ -110,7 +125,7 @@ def scored_model(model: Any, docs: Any, options: ScoreOptions) -> ScoredModel:
     ScoredModel
     """
     if framework_of(model) is not None:
-        adapter = adapter_of(model)
+        adapter: ScoringAdapter = adapter_of(model)
         batch, _ = adapter.documents(model, docs)
         array = np.asarray(adapter.as_numpy(batch))
         predict = _adapter_scores(adapter, model, ExplainOptions(output=options.output))
@@ -134,7 +149,7 @@ def scored_model(model: Any, docs: Any, options: ScoreOptions) -> ScoredModel:
     return ScoredModel(docs=array, predict=final, channels_first=channels_first)
 
 
-def _adapter_scores(adapter: Any, model: Any, options: ExplainOptions
+def _adapter_scores(adapter: ScoringAdapter, model: Any, options: ExplainOptions
                     ) -> Callable[[np.ndarray], np.ndarray]:
     return lambda batch: np.asarray(adapter.predict(model, batch, options))
 
