@@ -11,9 +11,11 @@ stamp="$venv/.requirements.sha256"
 # their declared dependencies cannot be installed here: pytorch-grad-cam (the
 # oracle of tests/pytorch/test_pytorch_methods_oracle.py) declares torchvision,
 # which cannot import beside the CPU torch wheel; its other dependencies
-# (ttach, opencv-python-headless, ...) are pinned in requirements.txt.
+# (ttach, opencv-python-headless, ...) are pinned in requirements.txt.  quantus (the
+# oracle of tests/metrics/test_pointing.py) declares opencv-python, which would clash
+# with opencv-python-headless; its other dependency, cachetools, is pinned there too.
 # bench/setup.sh installs the same pin for venvs not made here.
-no_deps=(grad-cam==1.5.7)
+no_deps=(grad-cam==1.5.7 quantus==0.6.0)
 want="$({ sha256sum requirements.txt pyproject.toml; echo "no-deps: ${no_deps[*]}"; } | sha256sum | cut -d' ' -f1)"
 if [ -x "$venv/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
     echo "[make_venv] reusing $venv"

@@ -20,7 +20,7 @@ run_pytest() {
 }
 
 case "$suite" in
-    core)             run_pytest tests/nn tests/formatters tests/test_*.py "$@" ;;
+    core)             run_pytest tests/nn tests/formatters tests/metrics tests/test_*.py "$@" ;;
     torch)            run_pytest tests/pytorch "$@" ;;
     keras-tensorflow) KERAS_BACKEND=tensorflow run_pytest tests/keras "$@" ;;
     keras-torch)      KERAS_BACKEND=torch run_pytest tests/keras "$@" ;;
@@ -33,9 +33,11 @@ case "$suite" in
                       # a test that passes only without it (eli5's Keras code is TensorFlow-only)
                       KERAS_BACKEND=tensorflow "$python" _ci/eli5_conformance.py "$@" ;;
     mypy)             "$python" -m mypy ;;
-    bench)            # smoke run of the benchmark (peers included), no thresholds asserted
+    bench)            # smoke runs of the benchmark (peers included) and of the quality
+                      # comparison (LIME, SHAP), no thresholds asserted
                       bash bench/setup.sh "$(dirname "$(dirname "$(command -v "$python")")")" &&
-                      "$python" bench/run.py --quick ;;
+                      "$python" bench/run.py --quick &&
+                      "$python" bench/quality.py --quick ;;
     docs)             "$python" -m sphinx -W --keep-going -q -b html docs docs/_build/html ;;
     *) echo "unknown suite: $suite"; exit 2 ;;
 esac

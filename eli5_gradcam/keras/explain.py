@@ -18,6 +18,7 @@ from ..nn.kinds import DocumentKind
 from ..nn.options import ExplainOptions, with_options_signature
 from ..nn.perturbation import GRADIENT_FREE
 from .capture import capture_keras
+from .predict import predict_scores
 from .documents import check_docs
 from .layers import sublayers
 from .passes import ablated_scores, forward_capture, masked_scores
@@ -83,6 +84,11 @@ class KerasAdapter:
                        whole: bool) -> np.ndarray:
         """See :func:`.passes.ablated_scores`."""
         return ablated_scores(model, batch, item, channels, kind, options, whole=whole)
+
+    def predict(self, model: Any, docs: Any, options: ExplainOptions) -> np.ndarray:
+        """The model's scores ``(batch, outputs)`` on ``docs``, no gradients (metrics);
+        see :func:`.predict.predict_scores`."""
+        return predict_scores(model, docs, options)
 
 
 #: The adapter instance the public functions use.

@@ -16,6 +16,7 @@ from .capture import capture_layer
 from .documents import ModelInputs, model_inputs
 from .inputs import as_numpy
 from .passes import ablated_scores, forward_capture, masked_scores
+from .predict import predict_scores
 
 __all__ = ['PYTORCH', 'PyTorchAdapter', 'explain_prediction_pytorch', 'explain_batch_pytorch',
            'capture_batch']
@@ -74,6 +75,11 @@ class PyTorchAdapter:
                        whole: bool) -> np.ndarray:
         """See :func:`.passes.ablated_scores`."""
         return ablated_scores(model, batch, item, channels, kind, options, whole=whole)
+
+    def predict(self, model: Any, docs: Any, options: ExplainOptions) -> np.ndarray:
+        """The model's scores ``(batch, outputs)`` on ``docs``, no gradients (metrics);
+        see :func:`.predict.predict_scores`."""
+        return predict_scores(model, docs, options)
 
 
 #: The adapter instance the public functions use.

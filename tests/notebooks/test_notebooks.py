@@ -79,11 +79,24 @@ def check_keras_image(notebook):
         assert step in sources
 
 
+def check_metrics(notebook):
+    check_image(notebook)                                   # the curves
+    printed = stdout(notebook)
+    found = re.search(r'Grad-CAM +deletion AUC ([0-9.]+) +insertion AUC ([0-9.]+)', printed)
+    assert found, 'the notebook does not print the deletion and insertion AUCs'
+    assert 0.0 <= float(found.group(1)) <= 1.0 and 0.0 <= float(found.group(2)) <= 1.0
+    assert 'Grad-CAM             pointing game hit: True' in printed
+    adapter = re.search(r'through the callable ([0-9.]+), through the adapter ([0-9.]+)',
+                        printed)
+    assert adapter and abs(float(adapter.group(1)) - float(adapter.group(2))) < 1e-3
+
+
 CHECKS = {
     'pytorch_image.ipynb': check_pytorch_image,
     'pytorch_text.ipynb': check_text,
     'keras_image.ipynb': check_keras_image,
     'keras_text.ipynb': check_text,
+    'metrics.ipynb': check_metrics,
 }
 
 

@@ -24,7 +24,7 @@ from ...nn.targets import TargetRequest
 from ..patching import wrapped_calls
 from ...nn.errors import model_boundary
 
-__all__ = ['probe', 'run', 'compile_pass', 'PADS']
+__all__ = ['probe', 'run', 'compile_pass', 'PADS', 'predict']
 
 #: The tensor operations the shared score code needs.
 OPS = BackendOps(jnp.reshape, lambda parts: jnp.concatenate(parts, 1),
@@ -164,3 +164,10 @@ def compile_pass(model: Any, body: Callable[..., Any]) -> Callable[..., Tuple[np
         outputs = _execute(jitted, trainable, non_trainable, *arrays)
         return tuple(np.asarray(output) for output in outputs)
     return run
+
+
+def predict(model: Any, docs: np.ndarray, select: Callable[[Any], Any]) -> np.ndarray:
+    """The selected model output on ``docs``, in inference mode (for metrics)."""
+    trainable, non_trainable = _variables(model)
+    outputs = _forward(model, trainable, non_trainable, jnp.asarray(docs))
+    return np.asarray(select(outputs))

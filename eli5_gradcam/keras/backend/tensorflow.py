@@ -22,7 +22,7 @@ from ...nn.targets import TargetRequest
 from ..patching import call_model, wrapped_calls
 from ...nn.errors import model_boundary
 
-__all__ = ['probe', 'run', 'compile_pass', 'PADS']
+__all__ = ['probe', 'run', 'compile_pass', 'PADS', 'predict']
 
 #: The tensor operations the shared score code needs.
 OPS = BackendOps(tf.reshape, lambda parts: tf.concat(parts, 1),
@@ -184,3 +184,9 @@ def compile_pass(model: Any, body: Callable[..., Any]) -> Callable[..., Tuple[np
             outputs = _execute(function, *[tf.constant(array) for array in arrays])
         return tuple(output.numpy() for output in outputs)
     return run
+
+
+def predict(model: Any, docs: np.ndarray, select: Callable[[Any], Any]) -> np.ndarray:
+    """The selected model output on ``docs``, eagerly and without gradients (for metrics)."""
+    outputs = call_model(model, tf.constant(docs), training=False)
+    return np.asarray(tf.convert_to_tensor(select(outputs)).numpy())

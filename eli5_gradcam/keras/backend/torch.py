@@ -19,7 +19,7 @@ from ..forward import BackendOps, Probe, StepPlan, Tap
 from ...nn.targets import TargetRequest
 from ..patching import call_model, wrapped_calls
 
-__all__ = ['probe', 'run', 'compile_pass', 'PADS']
+__all__ = ['probe', 'run', 'compile_pass', 'PADS', 'predict']
 
 #: The tensor operations the shared score code needs.
 OPS = BackendOps(torch.reshape, lambda parts: torch.cat(parts, 1),
@@ -107,3 +107,10 @@ def compile_pass(model: Any, body: Callable[..., Any]) -> Callable[..., Tuple[np
                            ops, *[keras.ops.convert_to_tensor(array) for array in arrays])
         return tuple(_numpy(output) for output in outputs)
     return run
+
+
+def predict(model: Any, docs: np.ndarray, select: Callable[[Any], Any]) -> np.ndarray:
+    """The selected model output on ``docs``, without recording a graph (for metrics)."""
+    with torch.no_grad():
+        outputs = call_model(model, keras.ops.convert_to_tensor(docs), training=False)
+        return _numpy(select(outputs))
