@@ -32,7 +32,8 @@ class ScoringAdapter(Protocol):
 
     channels_first: bool
 
-    def documents(self, model: Any, docs: Any) -> Tuple[Any, Tuple[int, ...]]:
+    def documents(self, model: Any, docs: Any, options: ExplainOptions
+                  ) -> Tuple[Any, Tuple[int, ...]]:
         """The documents as the model takes them, and their shape."""
 
     def as_numpy(self, batch: Any) -> np.ndarray:
@@ -126,9 +127,10 @@ def scored_model(model: Any, docs: Any, options: ScoreOptions) -> ScoredModel:
     """
     if framework_of(model) is not None:
         adapter: ScoringAdapter = adapter_of(model)
-        batch, _ = adapter.documents(model, docs)
+        explain_options = ExplainOptions(output=options.output)
+        batch, _ = adapter.documents(model, docs, explain_options)
         array = np.asarray(adapter.as_numpy(batch))
-        predict = _adapter_scores(adapter, model, ExplainOptions(output=options.output))
+        predict = _adapter_scores(adapter, model, explain_options)
         channels_first = bool(adapter.channels_first)
     elif callable(model):
         if options.output is not None:
