@@ -155,10 +155,11 @@ def plot_curves(entries: List[Dict[str, Any]], path: str, title: str) -> None:
                         else 'fraction of pixels revealed')
         axis.grid(alpha=0.3)
     axes[0].set_ylabel('target probability (mean over documents)')
-    axes[1].legend(fontsize=7, loc='lower right')
+    handles, labels = axes[0].get_legend_handles_labels()
+    figure.legend(handles, labels, fontsize=8, loc='center left', bbox_to_anchor=(1.0, 0.5))
     figure.suptitle(title, fontsize=10)
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
+    figure.savefig(path, dpi=110, bbox_inches='tight')
     plt.close(figure)
 
 
