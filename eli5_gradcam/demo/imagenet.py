@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, Sequence, Tuple
 
 import numpy as np
 from PIL import Image
@@ -73,10 +73,10 @@ def load_classifier() -> Any:
     return model.eval()
 
 
-def load_photos() -> Dict[str, Image.Image]:
-    """The demo photos from scikit-image, as RGB images (grey ones converted)."""
+def load_photos(names: Sequence[str] = tuple(PHOTOS)) -> Dict[str, Image.Image]:
+    """scikit-image photos by name (default: the demo's), as RGB images (grey ones converted)."""
     data = import_optional('skimage.data', 'demo')
-    return {name: Image.fromarray(getattr(data, name)()).convert('RGB') for name in PHOTOS}
+    return {name: Image.fromarray(getattr(data, name)()).convert('RGB') for name in names}
 
 
 def center_crop(image: Image.Image, size: int = IMAGE_SIZE) -> Image.Image:

@@ -305,8 +305,9 @@ def with_options_signature(*, skip: Collection[str] = ()) -> Callable[[F], F]:
     def decorate(function: F) -> F:
         signature = inspect.signature(function)
         own = [p for p in signature.parameters.values() if p.kind != p.VAR_KEYWORD]
+        taken = set(skip) | {p.name for p in own}       # the function's own name wins
         options = [inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default)
-                   for f in dataclasses.fields(ExplainOptions) if f.name not in skip]
+                   for f in dataclasses.fields(ExplainOptions) if f.name not in taken]
         function.__signature__ = signature.replace(  # type: ignore[attr-defined]
             parameters=own + options)
         return function
