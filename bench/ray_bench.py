@@ -1,27 +1,36 @@
 """The Ray Data runner: 2 workers vs 1, and the Ray path vs in-process explain_predictions.
 
-    python bench/ray_bench.py                 # 256 images, writes bench/RAY.md (+ RAY.json)
-    python bench/ray_bench.py --images 64 --out /tmp/ray-quick.md     # smoke run
+    python bench/ray_bench.py            # 256 images of 160 x 160, 3 rounds, writes bench/RAY.md
+    python bench/ray_bench.py --images 64 --rounds 1 --memory-images 0 --out /tmp/q.md  # smoke
 
-One process, one local Ray instance (``ray.init(num_cpus=2)``), one run:
+One process, one local Ray instance (``ray.init(num_cpus=2)``).  Each round
+runs, in rotating order:
 
 1. in-process: ``explain_predictions(model, images, batch_size=32)``, torch
-   pinned to 1 thread, timed over all the images (after one warm-up batch);
-2. ``explain_dataset`` with 1 worker, then with 2 workers (1 CPU, 1 torch
+   pinned to 1 thread (after one warm-up batch);
+2. ``explain_dataset`` with 1 worker, and with 2 workers (1 CPU, 1 torch
    thread each), same images, batch 32.
 
-A Ray run has a start-up (an actor process per worker imports eli5, which
-imports Keras and TensorFlow when installed, then builds the model) that a
-long job pays once; it is reported apart.  The steady-state span of a Ray
-run is from the first forward pass any worker starts (the bench model
-reports it to a named actor) to the last output row reaching the driver:
-every batch's decode, passes, heatmaps, Arrow rows and transfer, none of the
-start-up.  The throughput ratios and the overhead use those spans; the
-end-to-end wall times (start-up included) are in the table too.
+Ratios are paired within a round (the runs of a round are minutes apart at
+most) and the median over rounds is reported.  A Ray run has a start-up (an
+actor process per worker imports eli5, which imports Keras and TensorFlow
+when installed, then builds the model) that a long job pays once; it is
+reported apart.  Measured per Ray run:
 
-Worker memory: the resident set of every worker process, sampled every
-0.2 s from outside (psutil) during the run: at its first sample after the
-model was built, its peak, and its last sample.
+* span: from the first forward pass any worker starts (the bench model
+  reports it to a named actor) to the last output row at the driver;
+* steady state: the median time between the starts of a worker's
+  consecutive batches (whole batches: decode, passes, heatmaps, Arrow rows,
+  Ray's hand-over), and the same interval in the worker's CPU time;
+* the driver's CPU time, and worker memory: the RSS of every worker process
+  sampled every 0.2 s from outside (psutil), at 0/25/50/75/100% of the run and
+  its peak; a last, longer 1-worker run (``--memory-images``) shows whether it
+  stays flat.
+
+This machine schedules CPU fairly between sessions (Linux autogroup) and is
+shared: wall times, and how much a second worker adds, depend on what the
+other sessions run (the load average is recorded); CPU time per batch
+depends on it much less.
 """
 from __future__ import annotations
 
@@ -54,7 +63,6 @@ CLOCK = 'eli5-gradcam-bench-clock'
 #: Where in a run worker memory is reported (share of the samples).
 MEMORY_POINTS = {'first_mib': 0.0, 'q25_mib': 0.25, 'q50_mib': 0.5, 'q75_mib': 0.75,
                  'last_mib': 1.0}
-SIDE = 96
 
 
 @ray.remote(num_cpus=0)
@@ -104,7 +112,7 @@ class WorkerMemory:
 
     def __init__(self, every: float = 0.2) -> None:
         self.every = every
-        self.samples: Dict[int, List[Tuple[float, float]]] = {}
+        self.samples: Dict[int, List[Tuple[float, float, float]]] = {}
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.driver = psutil.Process()
@@ -123,9 +131,11 @@ class WorkerMemory:
                 last_scan = time.time()
             for pid, samples in self.samples.items():
                 try:
-                    samples.append((time.time(), psutil.Process(pid).memory_info().rss / 2 ** 20))
+                    memory = psutil.Process(pid).memory_info()
                 except psutil.Error:
-                    pass
+                    continue
+                samples.append((time.time(), memory.rss / 2 ** 20,
+                                (memory.rss - memory.shared) / 2 ** 20))
             self.stop.wait(self.every)
 
     def __enter__(self) -> 'WorkerMemory':
@@ -141,19 +151,23 @@ class WorkerMemory:
         self.driver_cpu_s += times.user + times.system
 
     def report(self, since: float) -> List[Dict[str, float]]:
-        """Per worker: RSS (MiB) from the first sample after ``since`` to the last.
+        """Per worker: memory (MiB) from the first sample after ``since`` to the last.
 
+        Two rows per worker: ``rss`` (resident set, which counts the pages of
+        Ray's shared-memory object store the worker has touched: the input
+        blocks it read, the output blocks it wrote) and ``private`` (RSS minus shared pages: the process's own heap).
         ``first``, ``q25``, ``q50``, ``q75``, ``last``: the samples at 0, 25, 50,
         75 and 100% of the way through the run; ``peak``: the largest.
         """
         rows = []
         for pid, samples in sorted(self.samples.items()):
-            running = [rss for when, rss in samples if when >= since]
-            if running:
-                at = {name: round(running[int(round(share * (len(running) - 1)))], 1)
-                      for name, share in MEMORY_POINTS.items()}
-                rows.append({'pid': pid, **at, 'peak_mib': round(max(running), 1),
-                             'samples': len(running)})
+            for kind, column in (('rss', 1), ('private', 2)):
+                running = [sample[column] for sample in samples if sample[0] >= since]
+                if running:
+                    at = {name: round(running[int(round(share * (len(running) - 1)))], 1)
+                          for name, share in MEMORY_POINTS.items()}
+                    rows.append({'pid': pid, 'kind': kind, **at,
+                                 'peak_mib': round(max(running), 1), 'samples': len(running)})
         return rows
 
 
@@ -274,7 +288,8 @@ def _markdown(results: Dict[str, Any]) -> str:
         f"- Command: `{results['command']}`",
         f"- Machine: {results['machine']}; load average before the run: {results['load']}",
         f"- Versions: {results['versions']}",
-        f"- Work: {results['images']} images of 3x{SIDE}x{SIDE}, ResNet-50 (random weights, "
+        f"- Work: {results['images']} images of 3x{results['side']}x{results['side']}, "
+        'ResNet-50 (random weights, '
         'bench/torch_models.py), top target, Grad-CAM on the automatic layer, batch '
         f"{results['batch_size']}; `ray.init(num_cpus=2)`; 1 CPU and 1 torch thread per "
         'worker; in-process: torch pinned to 1 thread. Each round runs in-process, 1 worker '
@@ -294,10 +309,13 @@ def _markdown(results: Dict[str, Any]) -> str:
         lines.append(f'| {label} | **{shown(statistics.median(values))}** | '
                      f"{', '.join(shown(v) for v in values)} |")
     lines += ['', '## Runs', ''] + _run_rows(results)
-    lines += ['', '## Worker memory (RSS, MiB, sampled every 0.2 s from the first forward pass '
+    lines += ['', '## Worker memory (MiB, sampled every 0.2 s from the first forward pass '
               'to the end of the run)', '',
-              '| run | worker pid | first | 25% | 50% | 75% | last | peak | samples |',
-              '|---|---:|---:|---:|---:|---:|---:|---:|---:|']
+              'rss: the resident set, which includes the pages of Ray\'s shared-memory object '
+              'store the worker touched (the input blocks it read, the output blocks it wrote); '
+              'private: rss minus shared pages, the process\'s own memory.', '',
+              '| run | worker pid | memory | first | 25% | 50% | 75% | last | peak | samples |',
+              '|---|---:|---|---:|---:|---:|---:|---:|---:|---:|']
     runs = [(f"round {number}, {workers} worker{'s' if workers > 1 else ''}",
              round_['ray'][workers]) for number, round_ in enumerate(results['rounds'], 1)
             for workers in (1, 2)]
@@ -306,7 +324,7 @@ def _markdown(results: Dict[str, Any]) -> str:
         runs.append((f"long run: {long['images']} images, 1 worker", long))
     for label, run in runs:
         for worker in run['memory']:
-            lines.append(f"| {label} | {worker['pid']} | " + ' | '.join(
+            lines.append(f"| {label} | {worker['pid']} | {worker['kind']} | " + ' | '.join(
                 str(worker[name]) for name in MEMORY_POINTS) +
                 f" | {worker['peak_mib']} | {worker['samples']} |")
     return '\n'.join(lines) + '\n'
@@ -328,6 +346,7 @@ def main() -> None:
     parser.add_argument('--images', type=int, default=256)
     parser.add_argument('--batch-size', type=int, default=32)
     parser.add_argument('--rounds', type=int, default=3)
+    parser.add_argument('--side', type=int, default=160, help='image side in pixels')
     parser.add_argument('--memory-images', type=int, default=1024,
                         help='images of the long 1-worker run for memory (0: none)')
     parser.add_argument('--out', default=str(HERE / 'RAY.md'))
@@ -335,18 +354,19 @@ def main() -> None:
     torch.set_num_threads(1)
     from ray import cloudpickle
     cloudpickle.register_pickle_by_value(torch_models)
-    docs = np.random.default_rng(0).normal(size=(args.images, 3, SIDE, SIDE)).astype(np.float32)
+    docs = np.random.default_rng(0).normal(
+        size=(args.images, 3, args.side, args.side)).astype(np.float32)
     load = ', '.join(f'{value:.2f}' for value in os.getloadavg())
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     ray.data.DataContext.get_current().enable_progress_bars = False
     clock = Clock.options(name=CLOCK).remote()
     try:
         results: Dict[str, Any] = {
-            'command': 'python bench/ray_bench.py ' + ' '.join(sys.argv[1:]),
+            'command': ' '.join(['python bench/ray_bench.py'] + sys.argv[1:]),
             'machine': f'{platform.machine()}, {psutil.cpu_count()} CPU cores, '
                        f'{psutil.virtual_memory().total / 2 ** 30:.0f} GiB, '
                        f'CPython {platform.python_version()}',
-            'load': load, 'versions': _versions(), 'images': args.images,
+            'load': load, 'versions': _versions(), 'images': args.images, 'side': args.side,
             'batch_size': args.batch_size,
             'rounds': [_round(number, docs, args.batch_size, clock)
                        for number in range(args.rounds)]}

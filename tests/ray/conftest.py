@@ -3,8 +3,6 @@
 The test models live in ``ray_models.py``, pickled by value so the Ray workers
 need not import this folder.
 """
-import os
-
 import pytest
 
 ray = pytest.importorskip('ray')
@@ -21,7 +19,6 @@ cloudpickle.register_pickle_by_value(ray_models)
 @pytest.fixture(scope='module')
 def ray_local():
     """``ray.init(num_cpus=2)`` without the dashboard; shut down after the module."""
-    os.environ.setdefault('RAY_DEDUP_LOGS', '0')
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     ray.data.DataContext.get_current().enable_progress_bars = False
     try:
