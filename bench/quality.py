@@ -203,6 +203,7 @@ def _report(results: Dict[str, List[Dict[str, Any]]], settings: Dict[str, Any],
              f'* versions: ' + ', '.join(f'{k} {v}' for k, v in header['versions'].items()),
              '* computed over these invocations (later ones add the contenders that were '
              f'missing and reuse the cached rest): {_runs_text(header)}',
+             f'* entries by the commit that computed them: {_by_commit(results, header)}',
              f'* settings: deletion/insertion steps {settings["steps"]}, ROAD percentages '
              f'{settings["road"]}, LIME {settings["lime"]} samples, SHAP {settings["shap"]} '
              'evaluations', '']
@@ -259,6 +260,17 @@ def _runs_text(header: Dict[str, Any]) -> str:
                      + (f'{run["computed"]} entries ' if run['computed'] is not None else '')
                      + f'in {run["wall_s"] / 60:.1f} min (load average {run["load"]}, '
                      'start / end)' for run in runs)
+
+
+def _by_commit(results: Dict[str, List[Dict[str, Any]]], header: Dict[str, Any]) -> str:
+    """How many entries each commit computed (entries without one: the first run's)."""
+    runs = header.get('runs') or [{'commit': header['versions']['commit']}]
+    counts: Dict[str, int] = {}
+    for rows in results.values():
+        for entry in rows:
+            commit = entry.get('commit', runs[0]['commit'])
+            counts[commit] = counts.get(commit, 0) + 1
+    return ', '.join(f'{commit}: {count}' for commit, count in counts.items())
 
 
 def _rounded(value: Any, digits: int = 6) -> Any:
