@@ -29,9 +29,27 @@ def _identical(table: Dict[str, Dict[str, Any]]) -> List[List[str]]:
     return [names for names in groups.values() if len(names) > 1]
 
 
-def suite_notes(suite: Any, table: Dict[str, Dict[str, Any]]) -> List[str]:
-    """Sentences about one suite's table: degenerate maps, coinciding methods, tolerances."""
+def _flat_and_failed(table: Dict[str, Dict[str, Any]],
+                     entries: List[Dict[str, Any]]) -> List[str]:
     notes = []
+    for name, row in table.items():
+        rows = [e for e in entries if e['contender'] == name]
+        flat = sum(bool(e.get('flat')) for e in rows)
+        if flat:
+            notes.append(f'* {name}: a flat map (all zero or constant) on {flat} of {len(rows)} '
+                         'documents, scored as a map that knows nothing (ties are removed in '
+                         'random order).')
+        if row['errors']:
+            notes.append(f'* {name}: failed on {len(row["errors"])} of {len(rows)} documents '
+                         f'(left out of its row): {row["errors"][0]}')
+    return notes
+
+
+def suite_notes(suite: Any, table: Dict[str, Dict[str, Any]],
+                entries: List[Dict[str, Any]]) -> List[str]:
+    """Sentences about one suite's table: degenerate maps, coinciding methods, failures,
+    tolerances."""
+    notes = _flat_and_failed(table, entries)
     if suite.kind == 'image' and any(name.startswith('LIME') for name in table):
         counts = _lime_segments(suite)
         flat = sum(count <= 1 for count in counts)

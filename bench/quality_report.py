@@ -75,9 +75,7 @@ def markdown_tables(table: Dict[str, Dict[str, Any]]) -> str:
     for contender, row in table.items():
         cells = [_cell(key, row[key]) for key, _, _ in keys]
         lines.append(f'| {contender} | {row["cases"]} | ' + ' | '.join(cells) + ' |')
-    errors = [f'* {name}: {len(row["errors"])} case(s) failed: {row["errors"][0]}'
-              for name, row in table.items() if row['errors']]
-    return '\n'.join(lines + ([''] + errors if errors else []))
+    return '\n'.join(lines)
 
 
 #: Rates in percent (or fractions): compared in points, not relative to a value near 0.
