@@ -162,9 +162,12 @@ def explain_predictions(model: Any,
         :func:`eli5.explain_prediction` on the same model (NCHW images for
         PyTorch, NHWC for Keras).
     batch_size : int
-        Documents per pass (DataLoaders and batched Datasets keep their own).
+        Documents per pass (DataLoaders and batched Datasets keep their own);
+        also the inputs per extra forward pass of Score-CAM and Ablation-CAM
+        (``batch_size`` of :class:`~eli5_gradcam.nn.options.ExplainOptions`).
     progress : bool
-        Show a tqdm progress bar (notebook-aware).
+        Show a tqdm progress bar (notebook-aware), and one over the extra
+        passes of Score-CAM and Ablation-CAM when they are long.
     images : sequence of PIL.Image.Image, optional
         One picture per document to draw on (default: drawn from the docs).
     tokens : sequence of token lists, optional
@@ -207,7 +210,8 @@ def explain_predictions(model: Any,
         for batch, size in iterate_batches(docs, batch_size):
             explanations = explain_batch(
                 model, batch, images=_per_document(images, start, size, 'images'),
-                tokens=_per_document(tokens, start, size, 'tokens'), **kwargs)
+                tokens=_per_document(tokens, start, size, 'tokens'),
+                batch_size=batch_size, progress=progress, **kwargs)
             start += size
             if bar is not None:
                 bar.update(size)
