@@ -16,7 +16,7 @@ from ..nn.capture import LayerCapture
 from ..nn.errors import library_fault
 from ..nn.kinds import DocumentKind
 from ..nn.options import ExplainOptions
-from ..nn.targets import target_request
+from ..nn.targets import score_function_name, target_request
 from . import backend as backends
 from .cache import cached
 from .forward import Probe, StepPlan
@@ -39,12 +39,13 @@ def _model_failed(exc: Exception, docs: np.ndarray, doing: str) -> ValueError:
                       f'{docs.dtype}: {detail}')
 
 
-def probe_model(model: Any, docs: np.ndarray, output: Any) -> Probe:
+def probe_model(model: Any, docs: np.ndarray, output: Any,
+                needs_outputs: bool = True) -> Probe:
     """Every layer's output shape on ``docs``' signature (cached per model and signature)."""
     module = backends.backend_module(model)
 
     def build() -> Probe:
-        recorder = Probe(model, output)
+        recorder = Probe(model, output, needs_outputs)
         try:
             module.probe(model, docs, recorder)
         except Exception as exc:  # framework errors, whatever their class
@@ -52,7 +53,7 @@ def probe_model(model: Any, docs: np.ndarray, output: Any) -> Probe:
                 raise
             raise _model_failed(exc, docs, 'cannot run') from exc
         return recorder
-    key = ('probe', docs.shape, str(docs.dtype), repr(output))
+    key = ('probe', docs.shape, str(docs.dtype), repr(output), needs_outputs)
     return cached(model, key, build)
 
 
@@ -67,12 +68,12 @@ def make_plan(model: Any, recorder: Probe, kind: DocumentKind,
               options: ExplainOptions) -> StepPlan:
     """Resolve the layer and the score mode for one signature."""
     record: LayerRecord = resolve_layer(model, options.layer, recorder.records,
-                                        kind.spatial_ndim)
-    n_outputs = _n_outputs(recorder.output_shape)
+                                        kind.spatial_ndim, kind.image_hw)
+    n_outputs = _n_outputs(recorder.output_shape) if options.needs_outputs else 0
     leaves = [r for r in recorder.records if not r.is_model]
     last = leaves[-1] if leaves else None
     activation = None
-    if last is not None and last.shape == recorder.output_shape:
+    if n_outputs and last is not None and last.shape == recorder.output_shape:
         activation = final_activation(last.layer)
     head = head_kind(last.layer) if (last is not None and activation is not None
                                      and options.score == 'auto') else None
@@ -80,16 +81,19 @@ def make_plan(model: Any, recorder: Probe, kind: DocumentKind,
     return StepPlan(layer=record.layer, layer_path=record.path,
                     head=last.layer if head and last is not None else None, head_kind=head,
                     output=options.output, n_outputs=n_outputs, layer_shape=shape,
-                    probabilities=activation is not None, final_activation=activation)
+                    probabilities=activation is not None, final_activation=activation,
+                    functions=options.score_functions)
 
 
 def plan_for(model: Any, docs: np.ndarray, kind: DocumentKind,
              options: ExplainOptions) -> StepPlan:
     """The cached :class:`StepPlan` of this call (probing the model once per signature)."""
-    recorder = probe_model(model, docs, options.output)
+    recorder = probe_model(model, docs, options.output, options.needs_outputs)
     return cached(model, ('plan', docs.shape, str(docs.dtype), repr(options.output),
-                          options.score, options.layer_key, kind.spatial_ndim),
-                  lambda: make_plan(model, recorder, kind, options))
+                          options.score, options.layer_key, kind.spatial_ndim,
+                          options.needs_outputs),
+                  lambda: make_plan(model, recorder, kind, options),
+                  functions=options.score_functions)
 
 
 def capture_keras(model: Any, docs: np.ndarray, kind: DocumentKind,
@@ -132,4 +136,6 @@ def capture_keras(model: Any, docs: np.ndarray, kind: DocumentKind,
         final_activation=plan.final_activation,
         logits=plan.head_kind is not None,
         probabilities=None if probabilities is None else np.asarray(probabilities, np.float32),
+        function_names=tuple(score_function_name(function, position)
+                             for position, function in enumerate(plan.functions)),
     )

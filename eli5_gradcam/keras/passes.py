@@ -58,9 +58,10 @@ class PassOps(NamedTuple):
 class PassTap(Tap):
     """:class:`~.forward.Tap` for passes whose batch is not the documents'."""
 
-    def scores(self, outputs: Any, reshape: Callable[[Any, Tuple[int, ...]], Any]
-               ) -> Tuple[Any, Any]:
-        """``(rows, outputs)`` scores (logits where ``score='auto'``) and probabilities."""
+    def scores(self, outputs: Any, ops: Any) -> Tuple[Any, Any]:
+        """``(rows, outputs)`` scores (logits where ``score='auto'``) and probabilities;
+        ``ops`` has the backend's ``reshape`` (score functions are not supported here)."""
+        reshape = ops.reshape
         selected = reshape(pick_output(outputs, self.plan.output, self.output_names),
                            (-1, self.plan.n_outputs))
         probabilities = selected if self.plan.probabilities else None
@@ -77,7 +78,7 @@ def _scores_of(plan: StepPlan, model: Any, dense: Callable[..., Any], ops: PassO
     hooks: List[Tuple[Any, OutputHook]] = tap.hooks()
     with wrapped_calls(hooks):
         outputs = call(inputs)
-    scores, probabilities = tap.scores(outputs, ops.reshape)
+    scores, probabilities = tap.scores(outputs, ops)
     if probabilities is None:
         probabilities = ops.zeros((0,))
     return tap.activations, ops.float32(scores), ops.float32(probabilities)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, Optional
+from typing import Dict, Optional, Tuple
 
 import numpy as np
 
@@ -49,6 +49,9 @@ class LayerCapture:
         not the model's output.
     probabilities : numpy.ndarray, optional
         ``(batch, outputs)`` class probabilities, where the adapter knows them.
+    function_names : tuple of str
+        Names of the score-function targets, whose scores are the last
+        ``len(function_names)`` columns of ``scores`` (after the model's outputs).
     channel_scores : numpy.ndarray, optional
         ``(batch, targets, channels)``, for Score-CAM and Ablation-CAM: each
         target's score (the same kind as ``scores``) with one channel of the
@@ -65,6 +68,7 @@ class LayerCapture:
     final_activation: Optional[str] = None
     logits: bool = False
     probabilities: Optional[np.ndarray] = None
+    function_names: Tuple[str, ...] = ()
     channel_scores: Optional[np.ndarray] = None
 
     def __post_init__(self) -> None:
@@ -83,6 +87,11 @@ class LayerCapture:
         return SCORE_NAMES[self.final_activation if self.logits else None]
 
     @property
+    def n_outputs(self) -> int:
+        """The model's outputs among the columns of ``scores``."""
+        return int(self.scores.shape[1]) - len(self.function_names)
+
+    @property
     def is_regression(self) -> bool:
         """One output and no final softmax or sigmoid: a regression value."""
-        return self.scores.shape[1] == 1 and self.final_activation is None
+        return self.n_outputs == 1 and self.final_activation is None

@@ -30,6 +30,9 @@ class Adapter(Protocol):
     #: Image documents are NCHW (PyTorch) rather than NHWC (Keras).
     channels_first: bool
 
+    #: Options of :class:`ExplainOptions` this framework does not take.
+    unsupported: Tuple[str, ...]
+
     def name(self, model: Any) -> str:
         """The model's name, for ``Explanation.estimator``."""
 
@@ -37,11 +40,21 @@ class Adapter(Protocol):
         """Raise TypeError for a non-model, :class:`ModelNotSupported` for a model
         that cannot be explained (empty, unbuilt)."""
 
-    def documents(self, model: Any, docs: Any) -> Tuple[Any, Tuple[int, ...]]:
-        """The documents as the model takes them (batch first) and their shape."""
+    def documents(self, model: Any, docs: Any, options: ExplainOptions
+                  ) -> Tuple[Any, Tuple[int, ...]]:
+        """The documents as the model takes them (batch first) and the shape of
+        the explained input (``options.input_key`` for several inputs)."""
 
     def as_numpy(self, batch: Any) -> np.ndarray:
-        """The documents as numpy, to draw images and find padding."""
+        """The explained input as numpy, to draw images and find padding."""
+
+    def padding(self, batch: Any) -> Optional[np.ndarray]:
+        """``(batch, length)`` bool, True at padding, where the documents say
+        (an ``attention_mask``), else None."""
+
+    def offsets(self, batch: Any) -> Optional[np.ndarray]:
+        """``(batch, length, 2)`` token character offsets, where the documents
+        carry them (a tokenizer's ``offset_mapping``), else None."""
 
     def capture(self, model: Any, batch: Any, kind: DocumentKind,
                 options: ExplainOptions) -> LayerCapture:
@@ -68,18 +81,22 @@ class Adapter(Protocol):
 
 def _prepare(adapter: Adapter, model: Any, docs: Any, options: ExplainOptions, *,
              images: Optional[Sequence[Any]], tokens: Optional[Sequence[Any]],
-             single: bool) -> Tuple[Any, DocumentKind, Optional[List[List[str]]], tuple]:
+             single: bool, texts: Optional[Sequence[Any]] = None
+             ) -> Tuple[Any, DocumentKind, Optional[List[List[str]]], tuple]:
     """Checked model and documents: the framework batch, its kind, its token
     lists, its shape."""
     adapter.check_model(model, options)
-    batch, shape = adapter.documents(model, docs)
+    batch, shape = adapter.documents(model, docs, options)
     if single:
-        check_documents(shape, kind='other', single=True)
+        check_documents(shape, kind='other', single=True,
+                        channels_first=adapter.channels_first)
+    text_given = texts is not None and texts[0] is not None
     kind = document_kind(shape, channels_first=adapter.channels_first,
                          image=images[0] if images else None,
-                         tokens=tokens[0] if tokens else None)
+                         tokens=tokens[0] if tokens else ([] if text_given else None))
     token_lists = check_documents(shape, kind=kind.kind, single=single, images=images,
-                                  tokens=tokens)
+                                  tokens=tokens, texts=texts,
+                                  channels_first=adapter.channels_first)
     return batch, kind, token_lists, shape
 
 
@@ -108,6 +125,8 @@ def capture_documents(adapter: Adapter, model: Any, docs: Any, options: ExplainO
 def explain_documents(adapter: Adapter, model: Any, docs: Any, options: ExplainOptions,
                       *, images: Optional[Sequence[Any]] = None,
                       tokens: Optional[Sequence[Any]] = None,
+                      texts: Optional[Sequence[Any]] = None,
+                      offsets: Optional[Sequence[Any]] = None,
                       single: bool = False) -> List[Explanation]:
     """Explain a batch of documents with one forward (and backward) pass.
 
@@ -119,6 +138,10 @@ def explain_documents(adapter: Adapter, model: Any, docs: Any, options: ExplainO
     options : ExplainOptions
     images, tokens : sequence, optional
         One picture / token list per document.
+    texts, offsets : sequence, optional
+        One original text / ``(length, 2)`` token character offsets per
+        document: highlight the text itself (offsets default to the
+        documents' ``offset_mapping``, where they carry one).
     single : bool
         :func:`eli5.explain_prediction` (exactly one document).
 
@@ -128,17 +151,24 @@ def explain_documents(adapter: Adapter, model: Any, docs: Any, options: ExplainO
         One per document, in order.
     """
     batch, kind, token_lists, shape = _prepare(adapter, model, docs, options, images=images,
-                                               tokens=tokens, single=single)
+                                               tokens=tokens, single=single, texts=texts)
     capture = _capture(adapter, model, batch, shape, kind, options)
     numpy_docs = None if kind.kind == 'other' else adapter.as_numpy(batch)
+    text = kind.kind == 'text'
+    given: Any = offsets
+    if text and texts is not None and offsets is None:
+        given = adapter.offsets(batch)
     documents = Documents(docs=numpy_docs, images=images, tokens=token_lists,
-                          channels_first=adapter.channels_first)
+                          channels_first=adapter.channels_first,
+                          padding=adapter.padding(batch) if text else None,
+                          texts=texts, offsets=given)
     return explain_capture(capture, estimator=adapter.name(model), kind=kind.kind,
                            options=options, documents=documents)
 
 
 def explain_one(adapter: Adapter, model: Any, doc: Any, options: ExplainOptions, *,
-                image: Any = None, tokens: Any = None) -> Explanation:
+                image: Any = None, tokens: Any = None, text: Optional[str] = None,
+                offsets: Any = None) -> Explanation:
     """:func:`explain_documents` for one document, with eli5's conventions.
 
     A model that cannot be explained gives eli5's "not supported"
@@ -147,6 +177,9 @@ def explain_one(adapter: Adapter, model: Any, doc: Any, options: ExplainOptions,
     try:
         return explain_documents(adapter, model, doc, options,
                                  images=None if image is None else [image],
-                                 tokens=None if tokens is None else [tokens], single=True)[0]
+                                 tokens=None if tokens is None else [tokens],
+                                 texts=None if text is None else [text],
+                                 offsets=None if offsets is None else [offsets],
+                                 single=True)[0]
     except ModelNotSupported as exc:
         return not_supported(adapter.name(model), str(exc))

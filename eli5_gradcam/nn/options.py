@@ -71,10 +71,10 @@ def _as_targets(targets: Any) -> Optional[Tuple[Any, ...]]:
     if not items:
         raise ValueError('targets is empty; pass None for the top prediction')
     for item in items:
-        if not (is_index(item) or isinstance(item, (str, np.str_))):
-            raise TypeError('targets must hold int indices or str names; '
-                            f'got {type(item).__name__} {item!r}')
-    return tuple(int(t) if is_index(t) else str(t) for t in items)
+        if not (is_index(item) or isinstance(item, (str, np.str_)) or callable(item)):
+            raise TypeError('targets must hold int indices, str names or score functions '
+                            f'(callables); got {type(item).__name__} {item!r}')
+    return tuple(int(t) if is_index(t) else t if callable(t) else str(t) for t in items)
 
 
 def _check_target_names(target_names: Any) -> None:
@@ -92,9 +92,14 @@ class ExplainOptions:
 
     Attributes
     ----------
-    targets : tuple of int or str, optional
-        Outputs to explain, by index or (with ``target_names``) by name, any
-        number of them, from one forward pass.  Default: the top prediction.
+    targets : tuple of int, str or callable, optional
+        What to explain, any number of them, from one forward pass: outputs
+        by index or (with ``target_names``) by name, and score functions:
+        callables that take the model's raw output (in the model's framework)
+        and return one differentiable score per document, shape ``(batch,)``
+        (see :mod:`eli5_gradcam.targets` for ready-made ones: a class, a
+        region of a segmentation, a detection box, an embedding's similarity).
+        Default: the top prediction.
     top_targets : int, optional
         The ``k`` highest-scoring outputs (negative ``k``: the lowest).
     target_names : list of str or dict, optional
@@ -132,6 +137,12 @@ class ExplainOptions:
         PyTorch only: maps a layer output of an unrecognised layout (batch
         first) to ``(batch, *spatial, channels)``; applied to the activations
         and the gradients alike.
+    input_key : int or str, optional
+        For a document of several inputs (a mapping of keyword inputs such
+        as a Hugging Face ``BatchEncoding``, or a tuple of positional inputs),
+        the input the explanation is about (its tokens or image): a key or
+        an index.  None: ``input_ids`` (else ``pixel_values``,
+        ``inputs_embeds``) of a mapping, else the first input.
     batch_size : int, optional
         Inputs per forward pass of the methods that run extra passes: masked
         documents for ``'scorecam'``, ablated copies of the layer's output for
@@ -162,6 +173,7 @@ class ExplainOptions:
     padding: Optional[str] = None
     interpolation_kind: str = 'linear'
     reshape: Optional[Callable[[Any], Any]] = None
+    input_key: Any = None
     batch_size: Optional[int] = None
     scorecam_maps: Optional[int] = None
     progress: bool = True
@@ -197,6 +209,10 @@ class ExplainOptions:
         if self.pad_token is not None and not isinstance(self.pad_token, str):
             raise TypeError(f'pad_token must be a str or None; got '
                             f'{type(self.pad_token).__name__} {self.pad_token!r}')
+        if isinstance(self.input_key, bool) or not (self.input_key is None or isinstance(
+                self.input_key, (str, numbers.Integral))):
+            raise TypeError('input_key must be None, an int index or a str key; got '
+                            f'{type(self.input_key).__name__} {self.input_key!r}')
         if self.reshape is not None and not callable(self.reshape):
             raise TypeError(f'reshape must be a callable or None; got '
                             f'{type(self.reshape).__name__}')
@@ -213,6 +229,16 @@ class ExplainOptions:
                              f'(Faster Score-CAM); got method={self.method!r}')
         if self.counterfactual and self.method == 'scorecam':
             raise ValueError(SCORECAM_COUNTERFACTUAL)
+
+    @property
+    def score_functions(self) -> Tuple[Callable[[Any], Any], ...]:
+        """The score functions among ``targets``, in order."""
+        return tuple(t for t in self.targets or () if callable(t))
+
+    @property
+    def needs_outputs(self) -> bool:
+        """Some target is an output of the model (an index, a name, top-k)."""
+        return self.targets is None or any(not callable(t) for t in self.targets)
 
     @property
     def layer_key(self) -> Any:
@@ -279,8 +305,9 @@ def with_options_signature(*, skip: Collection[str] = ()) -> Callable[[F], F]:
     def decorate(function: F) -> F:
         signature = inspect.signature(function)
         own = [p for p in signature.parameters.values() if p.kind != p.VAR_KEYWORD]
+        taken = set(skip) | {p.name for p in own}       # the function's own name wins
         options = [inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default)
-                   for f in dataclasses.fields(ExplainOptions) if f.name not in skip]
+                   for f in dataclasses.fields(ExplainOptions) if f.name not in taken]
         function.__signature__ = signature.replace(  # type: ignore[attr-defined]
             parameters=own + options)
         return function

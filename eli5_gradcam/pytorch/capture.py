@@ -22,7 +22,8 @@ and hands ``captured.clone()`` downstream.  So
 from __future__ import annotations
 
 from contextlib import nullcontext
-from typing import Any, Callable, Dict, List
+from dataclasses import replace
+from typing import Any, Callable, Dict, Union
 
 import numpy as np
 import torch
@@ -31,10 +32,11 @@ from torch import nn
 from ..nn.capture import LayerCapture
 from ..nn.kinds import DocumentKind
 from ..nn.options import ExplainOptions
-from ..nn.targets import target_request
+from ..nn.targets import score_function_name, target_request
+from .documents import ModelInputs
 from .gradients import DEFAULT_STRATEGY, target_gradients
 from .inputs import as_numpy
-from .layers import first_tensor
+from .layer_outputs import first_tensor, replace_tensor, tensor_path
 from .layout import Layout
 from .plan import LayerPlan, layer_plan, model_output, remember_upstream_graph, run_model
 from .state import eval_behaviour, exclusive, gradients_enabled, same_thread, temporary_hooks
@@ -46,31 +48,16 @@ def _replacing_hook(store: Dict[str, torch.Tensor]) -> Callable[..., Any]:
     ours = same_thread()
 
     def hook(module: nn.Module, args: Any, output: Any) -> Any:
-        tensor = first_tensor(output)
-        if tensor is None or 'captured' in store or not ours():
+        path = tensor_path(output)
+        if path is None or 'captured' in store or not ours():
             return None
-        captured = tensor.detach().requires_grad_(True)
+        captured = first_tensor(output).detach().requires_grad_(True)  # type: ignore[union-attr]
         store['captured'] = captured
         # Upstream ran without recording a graph (see the module docstring);
         # from here to the output the pass is differentiated.
         torch.set_grad_enabled(True)
-        downstream = captured.clone()
-        if isinstance(output, torch.Tensor):
-            return downstream
-        items: List[Any] = list(output)
-        items[0] = _replace_first(items[0], downstream)
-        if isinstance(output, list):
-            return items
-        return type(output)(*items) if hasattr(output, '_fields') else tuple(items)
+        return replace_tensor(output, path, captured.clone())
     return hook
-
-
-def _replace_first(value: Any, tensor: torch.Tensor) -> Any:
-    if isinstance(value, torch.Tensor):
-        return tensor
-    items = list(value)
-    items[0] = _replace_first(items[0], tensor)
-    return items if isinstance(value, list) else tuple(items)
 
 
 def _logit_hook(store: Dict[str, torch.Tensor]) -> Callable[..., None]:
@@ -99,10 +86,28 @@ def _channels_last(layout: Layout, tensor: torch.Tensor) -> torch.Tensor:
     return converted
 
 
-def _forward(model: nn.Module, docs: torch.Tensor, plan: LayerPlan,
+def _score_column(function: Callable[[Any], Any], raw: Any, batch: int,
+                  name: str) -> torch.Tensor:
+    """One score function's scores, ``(batch,)``, or a named error."""
+    column = function(raw)
+    if not isinstance(column, torch.Tensor):
+        raise TypeError(f'targets: the score function {name!r} returned a '
+                        f'{type(column).__name__}; it must return a torch.Tensor of shape '
+                        f'(batch,) = ({batch},)')
+    if column.ndim == 2 and column.shape[1] == 1:
+        column = column[:, 0]
+    if tuple(column.shape) != (batch,):
+        raise ValueError(f'targets: the score function {name!r} returned shape '
+                         f'{tuple(column.shape)}; it must return one score per document, '
+                         f'shape ({batch},)')
+    return column.to(torch.float64 if column.dtype == torch.float64 else torch.float32)
+
+
+def _forward(model: nn.Module, docs: ModelInputs, plan: LayerPlan,
              options: ExplainOptions) -> Dict[str, Any]:
     """One hooked pass: ``captured`` (the layer's output), ``scores``, ``output``."""
-    logits = plan.final_activation is not None and options.score == 'auto'
+    logits = (plan.final_activation is not None and options.score == 'auto'
+              and options.needs_outputs)
     store: Dict[str, Any] = {}
     with temporary_hooks() as handles:
         handles.append(plan.module.register_forward_hook(_replacing_hook(store)))
@@ -111,32 +116,75 @@ def _forward(model: nn.Module, docs: torch.Tensor, plan: LayerPlan,
         # No graph upstream of the layer unless the plan needs one; the hook
         # turns recording on at the layer, leaving no_grad restores the mode.
         with nullcontext() if plan.upstream_graph else torch.no_grad():
-            store['output'] = model_output(run_model(model, docs), options)
+            raw = run_model(model, docs)
+            columns = [_score_column(function, raw, docs.shape[0],
+                                     score_function_name(function, position))
+                       for position, function in enumerate(options.score_functions)]
     if 'captured' not in store:
         raise ValueError(f'layer {plan.name!r} gave no tensor output to explain '
                          'in the second forward pass')
     store['logits_used'] = logits and 'logits' in store
-    store['scores'] = _as_scores(store['logits'] if store['logits_used'] else store['output'],
-                                 int(docs.shape[0]))
+    store['columns'] = columns
+    store['connected'] = _depends_on_layer(raw)
+    scores = []
+    if options.needs_outputs:
+        store['output'] = model_output(raw, options)
+        scores.append(_as_scores(store['logits'] if store['logits_used'] else store['output'],
+                                 docs.shape[0]))
+    if columns:
+        extra = torch.stack(columns, dim=1)
+        scores.append(extra if not scores else extra.to(scores[0].dtype))
+    store['scores'] = scores[0] if len(scores) == 1 else torch.cat(scores, dim=1)
     return store
 
 
-def _differentiable_pass(model: nn.Module, docs: torch.Tensor, kind: DocumentKind,
+def _depends_on_layer(raw: Any) -> bool:
+    """Some tensor of the model's raw output was computed from the captured layer."""
+    if isinstance(raw, torch.Tensor):
+        return bool(raw.requires_grad)
+    if isinstance(raw, dict):
+        return any(_depends_on_layer(v) for v in raw.values())
+    if isinstance(raw, (list, tuple)):
+        return any(_depends_on_layer(v) for v in raw)
+    values = getattr(raw, '__dict__', None)
+    return isinstance(values, dict) and any(_depends_on_layer(v) for v in values.values())
+
+
+def _all_differentiable(store: Dict[str, Any]) -> bool:
+    return bool(store['scores'].requires_grad) and all(
+        column.requires_grad for column in store['columns'])
+
+
+def _differentiable_pass(model: nn.Module, docs: ModelInputs, kind: DocumentKind,
                          options: ExplainOptions) -> tuple:
     """The plan and a pass whose scores depend on the layer, or a named error."""
     plan = layer_plan(model, docs, kind, options)
     store = _forward(model, docs, plan, options)
-    if not store['scores'].requires_grad and not plan.upstream_graph:
-        plan = remember_upstream_graph(model, docs, kind, options, plan)
-        store = _forward(model, docs, plan, options)
-    if not store['scores'].requires_grad:
+    if not _all_differentiable(store) and not plan.upstream_graph:
+        # maybe the model's own no_grad: try recording from the input on
+        try:
+            retried = _forward(model, docs, replace(plan, upstream_graph=True), options)
+        except ValueError:        # the model cannot be differentiated at all
+            retried = store
+        if _all_differentiable(retried):
+            store = retried
+            plan = remember_upstream_graph(model, docs, kind, options, plan)
+    if not (store['scores'].requires_grad or store['connected']):
         raise ValueError(f'layer {plan.name!r}: the explained output does not depend '
                          'on it; pick a layer that runs before the output')
+    for position, (function, column) in enumerate(zip(options.score_functions,
+                                                      store['columns'])):
+        if not column.requires_grad:
+            raise ValueError(
+                f'targets: the score function {score_function_name(function, position)!r} '
+                f'is not differentiable with respect to layer {plan.name!r} (its result '
+                'does not depend on the model output through differentiable operations, '
+                'e.g. argmax, .item() or a comparison)')
     return plan, store
 
 
 def capture_layer(model: nn.Module,
-                  docs: torch.Tensor,
+                  docs: Union[torch.Tensor, ModelInputs],
                   kind: DocumentKind,
                   options: ExplainOptions = ExplainOptions(),
                   *,
@@ -149,8 +197,8 @@ def capture_layer(model: nn.Module,
     Parameters
     ----------
     model : torch.nn.Module
-    docs : torch.Tensor
-        ``(batch, ...)`` on the model's device (see :func:`.inputs.as_model_input`).
+    docs : torch.Tensor or ModelInputs
+        ``(batch, ...)`` on the model's device (see :func:`.documents.model_inputs`).
     kind : DocumentKind
         What the documents ask of the layer (spatial axes, image size).
     options : ExplainOptions
@@ -163,11 +211,14 @@ def capture_layer(model: nn.Module,
     -------
     LayerCapture
     """
+    if isinstance(docs, torch.Tensor):
+        docs = ModelInputs((docs,))
     with exclusive(model), eval_behaviour(model), gradients_enabled():
         plan, store = _differentiable_pass(model, docs, kind, options)
         scores = store['scores']
         scores_np = as_numpy(scores).astype(np.float64)
-        request = target_request(scores_np.shape[1], targets=options.targets,
+        n_outputs = scores_np.shape[1] - len(options.score_functions)
+        request = target_request(n_outputs, targets=options.targets,
                                  top_targets=options.top_targets,
                                  target_names=options.target_names)
         target_indices = request.select(scores_np)
@@ -177,7 +228,7 @@ def capture_layer(model: nn.Module,
         gradients_last = plan.layout.targets_to_channels_last(gradients)
     probabilities = None
     if store['logits_used']:
-        probs = _as_scores(store['output'].detach(), scores_np.shape[0])
+        probs = _as_scores(store['output'].detach(), scores_np.shape[0])[:, :n_outputs]
         probabilities = as_numpy(probs.exp() if plan.final_activation == 'log_softmax'
                                  else probs)
     return LayerCapture(activations=as_numpy(activations),
@@ -187,4 +238,7 @@ def capture_layer(model: nn.Module,
                         layer_name=plan.name,
                         final_activation=plan.final_activation,
                         logits=bool(store['logits_used']),
-                        probabilities=probabilities)
+                        probabilities=probabilities,
+                        function_names=tuple(
+                            score_function_name(function, position) for position, function
+                            in enumerate(options.score_functions)))

@@ -25,9 +25,10 @@ from ..nn.capture import LayerCapture
 from ..nn.kinds import DocumentKind
 from ..nn.options import ExplainOptions
 from ..nn.targets import target_request
-from .capture import _as_scores, _channels_last, _logit_hook, _replace_first
+from .capture import _as_scores, _channels_last, _logit_hook
 from .inputs import as_numpy
-from .layers import first_tensor
+from .documents import ModelInputs
+from .layer_outputs import first_tensor, replace_tensor, tensor_path
 from .layout import CHANNELS_FIRST, TIME_FIRST, Layout
 from .plan import LayerPlan, _call, layer_plan, model_output, run_model
 from .state import eval_behaviour, exclusive, same_thread, temporary_hooks
@@ -38,17 +39,12 @@ Hook = Callable[[nn.Module, Any, Any], Any]
 
 
 def _replace_output(output: Any, tensor: torch.Tensor) -> Any:
-    """The layer's output with its first tensor replaced (see :func:`.capture._replacing_hook`)."""
-    if isinstance(output, torch.Tensor):
-        return tensor
-    items = list(output)
-    items[0] = _replace_first(items[0], tensor)
-    if isinstance(output, list):
-        return items
-    return type(output)(*items) if hasattr(output, '_fields') else tuple(items)
+    """The layer's output with its explained tensor replaced (see :mod:`.layer_outputs`)."""
+    path = tensor_path(output)
+    return output if path is None else replace_tensor(output, path, tensor)
 
 
-def _run(model: nn.Module, docs: torch.Tensor, plan: LayerPlan, options: ExplainOptions,
+def _run(model: nn.Module, docs: ModelInputs, plan: LayerPlan, options: ExplainOptions,
          layer_hook: Optional[Hook], *, raw: bool = False) -> Tuple[torch.Tensor, Any, bool]:
     """One forward pass without gradients: ``(scores, output, logits_used)``.
 
@@ -68,7 +64,7 @@ def _run(model: nn.Module, docs: torch.Tensor, plan: LayerPlan, options: Explain
     return (scores.unsqueeze(1) if scores.ndim == 1 else scores), output, logits_used
 
 
-def forward_capture(model: nn.Module, docs: torch.Tensor, kind: DocumentKind,
+def forward_capture(model: nn.Module, docs: ModelInputs, kind: DocumentKind,
                     options: ExplainOptions) -> LayerCapture:
     """The layer's activations and the scores of one forward pass, ``gradients=None``."""
     ours = same_thread()
@@ -99,17 +95,20 @@ def forward_capture(model: nn.Module, docs: torch.Tensor, kind: DocumentKind,
                         logits=bool(logits_used), probabilities=probabilities)
 
 
-def masked_scores(model: nn.Module, docs: torch.Tensor, item: int, masks: np.ndarray,
+def masked_scores(model: nn.Module, docs: ModelInputs, item: int, masks: np.ndarray,
                   kind: DocumentKind, options: ExplainOptions) -> np.ndarray:
     """Scores ``(n, outputs)`` of ``docs[item]`` multiplied by each of ``n`` masks."""
-    if not docs.is_floating_point():
+    explained = docs.explained
+    if not explained.is_floating_point():
         raise ValueError(f"method='scorecam' multiplies the document by masks, but doc holds "
-                         f'{docs.dtype} values (token ids?); use another method, or explain '
-                         'a model that takes float inputs (embeddings)')
+                         f'{explained.dtype} values (token ids?); use another method, or '
+                         'explain a model that takes float inputs (embeddings)')
     with exclusive(model), eval_behaviour(model):
         plan = layer_plan(model, docs, kind, options)
-        weights = torch.from_numpy(masks).to(device=docs.device, dtype=docs.dtype)
-        scores, _, _ = _run(model, docs[item:item + 1] * weights, plan, options, None)
+        weights = torch.from_numpy(masks).to(device=explained.device, dtype=explained.dtype)
+        masked = docs.select(item, len(masks))
+        masked = masked.with_explained(masked.explained * weights)
+        scores, _, _ = _run(model, masked, plan, options, None)
     return as_numpy(scores)
 
 
@@ -135,7 +134,7 @@ def _keep(tensor: torch.Tensor, channels: np.ndarray, batch_axis: int,
     return keep.reshape(shape)
 
 
-def ablated_scores(model: nn.Module, docs: torch.Tensor, item: int, channels: np.ndarray,
+def ablated_scores(model: nn.Module, docs: ModelInputs, item: int, channels: np.ndarray,
                    kind: DocumentKind, options: ExplainOptions, *, whole: bool) -> np.ndarray:
     """Scores ``(n, outputs)`` of ``docs[item]`` with channel ``channels[i]``
     of the layer zeroed in row ``i`` (see the module docstring)."""
@@ -154,8 +153,6 @@ def ablated_scores(model: nn.Module, docs: torch.Tensor, item: int, channels: np
             return _replace_output(output, tensor * _keep(tensor, channels, batch_axis,
                                                           channel_axis))
 
-        doc = docs[item:item + 1]
-        if whole:
-            doc = doc.repeat((len(channels),) + (1,) * (doc.ndim - 1))
+        doc = docs.select(item, len(channels) if whole else 1)
         scores, _, _ = _run(model, doc, plan, options, hook, raw=True)
     return as_numpy(scores)

@@ -42,6 +42,7 @@ class ModelFault(RuntimeError):
 
 class NumpyAdapter:
     channels_first = True
+    unsupported = ()
 
     def __init__(self, above=None, whole=None):
         self.above, self.whole = above, whole      # failure modes, see _ablated
@@ -53,11 +54,17 @@ class NumpyAdapter:
     def check_model(self, model, options):
         pass
 
-    def documents(self, model, docs):
+    def documents(self, model, docs, options):
         return docs, docs.shape
 
     def as_numpy(self, batch):
         return batch
+
+    def padding(self, batch):
+        return None
+
+    def offsets(self, batch):
+        return None
 
     def capture(self, model, batch, kind, options):
         activations = layer(batch)

@@ -315,7 +315,7 @@ def test_model_left_as_it_was(method: str, untouched: Any) -> None:
     with untouched(model):
         expl = explain_prediction_pytorch(model, IMAGE, method=method, top_targets=2,
                                           batch_size=7, progress=False)
-    assert expl.layer == 'layer2' and len(expl.targets) == 2
+    assert expl.layer == 'layer2.0' and len(expl.targets) == 2
 
 
 def test_faster_scorecam_keeps_the_strongest_maps() -> None:

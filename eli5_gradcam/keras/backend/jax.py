@@ -19,12 +19,16 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..cache import cached
-from ..forward import Probe, StepPlan, Tap, step_key
+from ..forward import BackendOps, Probe, StepPlan, Tap, step_key
 from ...nn.targets import TargetRequest
 from ..patching import wrapped_calls
 from ...nn.errors import model_boundary
 
-__all__ = ['probe', 'run', 'compile_pass', 'PADS']
+__all__ = ['probe', 'run', 'compile_pass', 'PADS', 'predict']
+
+#: The tensor operations the shared score code needs.
+OPS = BackendOps(jnp.reshape, lambda parts: jnp.concatenate(parts, 1),
+                 lambda tensor: tensor.astype(jnp.float32))
 
 Result = Tuple[np.ndarray, np.ndarray, np.ndarray, Optional[np.ndarray], np.ndarray]
 
@@ -77,7 +81,7 @@ def _build(model: Any, plan: StepPlan, request_key: Tuple[str, int]) -> Callable
             tap = Tap(plan, model, lambda outputs: outputs + zero.astype(outputs.dtype), _dense)
             with wrapped_calls(tap.hooks()):
                 outputs = _forward(model, trainable, non_trainable, docs)
-            scores, probabilities = tap.scores(outputs, jnp.reshape)
+            scores, probabilities = tap.scores(outputs, OPS)
             scores = scores.astype(jnp.float32)
             if mode == 'top':
                 ranking = jax.lax.stop_gradient(scores if count > 0 else -scores)
@@ -106,7 +110,7 @@ def _execute(step: Callable[..., Any], *args: Any) -> Any:
 def run(model: Any, plan: StepPlan, docs: np.ndarray, request: TargetRequest) -> Result:
     """One compiled forward pass and the gradients of every requested target."""
     step = cached(model, step_key('jax', plan, docs, request),
-                  lambda: _build(model, plan, request.key))
+                  lambda: _build(model, plan, request.key), functions=plan.functions)
     given = request.given_indices(docs.shape[0])
     trainable, non_trainable = _variables(model)
     # numpy arguments go to the compiled function as they are: an eager
@@ -160,3 +164,10 @@ def compile_pass(model: Any, body: Callable[..., Any]) -> Callable[..., Tuple[np
         outputs = _execute(jitted, trainable, non_trainable, *arrays)
         return tuple(np.asarray(output) for output in outputs)
     return run
+
+
+def predict(model: Any, docs: np.ndarray, select: Callable[[Any], Any]) -> np.ndarray:
+    """The selected model output on ``docs``, in inference mode (for metrics)."""
+    trainable, non_trainable = _variables(model)
+    outputs = _forward(model, trainable, non_trainable, jnp.asarray(docs))
+    return np.asarray(select(outputs))

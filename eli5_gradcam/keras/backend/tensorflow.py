@@ -17,12 +17,16 @@ import numpy as np
 import tensorflow as tf
 
 from ..cache import cached
-from ..forward import Probe, StepPlan, Tap, step_key
+from ..forward import BackendOps, Probe, StepPlan, Tap, step_key
 from ...nn.targets import TargetRequest
 from ..patching import call_model, wrapped_calls
 from ...nn.errors import model_boundary
 
-__all__ = ['probe', 'run', 'compile_pass', 'PADS']
+__all__ = ['probe', 'run', 'compile_pass', 'PADS', 'predict']
+
+#: The tensor operations the shared score code needs.
+OPS = BackendOps(tf.reshape, lambda parts: tf.concat(parts, 1),
+                 lambda tensor: tf.cast(tensor, tf.float32))
 
 Result = Tuple[np.ndarray, np.ndarray, np.ndarray, Optional[np.ndarray], np.ndarray]
 
@@ -82,7 +86,7 @@ def _build(model: Any, plan: StepPlan, request_key: Tuple[str, int]) -> Callable
                       _dense)
             with wrapped_calls(tap.hooks()):
                 outputs = call_model(model, docs, training=False)
-            scores, probabilities = tap.scores(outputs, tf.reshape)
+            scores, probabilities = tap.scores(outputs, OPS)
             scores = tf.cast(scores, tf.float32)
             if mode == 'top':
                 ranking = tf.stop_gradient(scores if count > 0 else -scores)
@@ -134,7 +138,7 @@ def _execute(step: Callable[..., Any], *args: Any) -> Any:
 def run(model: Any, plan: StepPlan, docs: np.ndarray, request: TargetRequest) -> Result:
     """One compiled forward pass and the gradients of every requested target."""
     step = cached(model, step_key('tensorflow', plan, docs, request),
-                  lambda: _build(model, plan, request.key))
+                  lambda: _build(model, plan, request.key), functions=plan.functions)
     given = request.given_indices(docs.shape[0])
     with _quiet_retracing():
         activations, gradients, scores, probabilities, targets = _execute(
@@ -180,3 +184,9 @@ def compile_pass(model: Any, body: Callable[..., Any]) -> Callable[..., Tuple[np
             outputs = _execute(function, *[tf.constant(array) for array in arrays])
         return tuple(output.numpy() for output in outputs)
     return run
+
+
+def predict(model: Any, docs: np.ndarray, select: Callable[[Any], Any]) -> np.ndarray:
+    """The selected model output on ``docs``, eagerly and without gradients (for metrics)."""
+    outputs = call_model(model, tf.constant(docs), training=False)
+    return np.asarray(tf.convert_to_tensor(select(outputs)).numpy())

@@ -15,11 +15,15 @@ import keras
 import numpy as np
 import torch
 
-from ..forward import Probe, StepPlan, Tap
+from ..forward import BackendOps, Probe, StepPlan, Tap
 from ...nn.targets import TargetRequest
 from ..patching import call_model, wrapped_calls
 
-__all__ = ['probe', 'run', 'compile_pass', 'PADS']
+__all__ = ['probe', 'run', 'compile_pass', 'PADS', 'predict']
+
+#: The tensor operations the shared score code needs.
+OPS = BackendOps(torch.reshape, lambda parts: torch.cat(parts, 1),
+                 lambda tensor: tensor.float())
 
 Result = Tuple[np.ndarray, np.ndarray, np.ndarray, Optional[np.ndarray], np.ndarray]
 
@@ -55,7 +59,7 @@ def run(model: Any, plan: StepPlan, docs: np.ndarray, request: TargetRequest) ->
     tap = Tap(plan, model, mark, _dense)
     with torch.enable_grad(), wrapped_calls(tap.hooks()):
         outputs = call_model(model, keras.ops.convert_to_tensor(docs), training=False)
-        scores, probabilities = tap.scores(outputs, torch.reshape)
+        scores, probabilities = tap.scores(outputs, OPS)
     scores_np = _numpy(scores)
     targets = request.select(scores_np)
     index = torch.as_tensor(targets, device=scores.device)
@@ -103,3 +107,10 @@ def compile_pass(model: Any, body: Callable[..., Any]) -> Callable[..., Tuple[np
                            ops, *[keras.ops.convert_to_tensor(array) for array in arrays])
         return tuple(_numpy(output) for output in outputs)
     return run
+
+
+def predict(model: Any, docs: np.ndarray, select: Callable[[Any], Any]) -> np.ndarray:
+    """The selected model output on ``docs``, without recording a graph (for metrics)."""
+    with torch.no_grad():
+        outputs = call_model(model, keras.ops.convert_to_tensor(docs), training=False)
+        return _numpy(select(outputs))
