@@ -138,9 +138,10 @@ def scorecam_masks(activations: np.ndarray, channels: np.ndarray,
     numpy.ndarray
         ``(len(channels), *size)`` float32 in [0, 1].
     """
-    maps = np.moveaxis(np.asarray(activations, dtype=np.float32)[..., channels], -1, 0)
-    maps = np.nan_to_num(maps, nan=0.0, posinf=np.finfo(np.float32).max,
-                         neginf=-np.finfo(np.float32).max)
+    maps: np.ndarray = np.moveaxis(np.asarray(activations, dtype=np.float32)[..., channels],
+                                   -1, 0)
+    largest = float(np.finfo(np.float32).max)
+    maps = np.nan_to_num(maps, nan=0.0, posinf=largest, neginf=-largest)
     # each map scaled to [-1, 1] first (min-max scaling ignores it): no overflow below
     axes = tuple(range(1, maps.ndim))
     peak = np.abs(maps).max(axis=axes, keepdims=True)
