@@ -148,9 +148,12 @@ def explain_predictions(model: Any,
         :func:`eli5.explain_prediction` on the same model (NCHW images for
         PyTorch, NHWC for Keras).
     batch_size : int
-        Documents per pass (DataLoaders and batched Datasets keep their own).
+        Documents per pass (DataLoaders and batched Datasets keep their own);
+        also the inputs per extra forward pass of Score-CAM and Ablation-CAM
+        (``batch_size`` of :class:`~eli5_gradcam.nn.options.ExplainOptions`).
     progress : bool
-        Show a tqdm progress bar (notebook-aware).
+        Show a tqdm progress bar (notebook-aware), and one over the extra
+        passes of Score-CAM and Ablation-CAM when they are long.
     images : sequence of PIL.Image.Image, optional
         One picture per document to draw on (default: drawn from the docs).
     tokens : sequence of token lists, optional
@@ -187,8 +190,10 @@ def explain_predictions(model: Any,
     from .nn.options import ExplainOptions
 
     adapter = adapter_of(model)
-    options = ExplainOptions.from_keywords(kwargs, function='explain_predictions',
-                                           unsupported=adapter.unsupported)
+    # batch_size and progress also bound and show Score-CAM's / Ablation-CAM's passes
+    options = ExplainOptions.from_keywords(
+        {'batch_size': batch_size, 'progress': progress, **kwargs},
+        function='explain_predictions', unsupported=adapter.unsupported)
     total = _length(docs)
     _check_per_document(images, 'images', total)
     _check_per_document(tokens, 'tokens', total)

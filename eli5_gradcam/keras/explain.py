@@ -132,7 +132,8 @@ def explain_prediction_keras(model: Any, doc: Any, *, image: Any = None, tokens:
     **options
         ``targets``, ``top_targets``, ``target_names``, ``layer``, ``method``,
         ``relu``, ``counterfactual``, ``score``, ``output``, ``pad_value``,
-        ``pad_token``, ``padding``, ``interpolation_kind``: see
+        ``pad_token``, ``padding``, ``interpolation_kind``, ``batch_size``,
+        ``scorecam_maps``, ``progress``: see
         :class:`~eli5_gradcam.nn.options.ExplainOptions`.  For Keras,
         ``layer`` is a name, a path into a nested model
         (``'resnet50/conv5_block3_out'``), an index into ``model.layers`` or a

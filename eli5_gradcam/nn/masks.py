@@ -39,11 +39,7 @@ def linear_resize_matrix(source: int, size: int) -> np.ndarray:
     numpy.ndarray
         Rows sum to 1.
     """
-    position = (np.arange(size) + 0.5) * (source / size) - 0.5
-    position = np.clip(position, 0.0, source - 1)
-    lower = np.floor(position).astype(np.int64)
-    upper = np.minimum(lower + 1, source - 1)
-    fraction = position - lower
+    lower, upper, fraction = _neighbours(source, size)
     matrix = np.zeros((size, source))
     rows = np.arange(size)
     np.add.at(matrix, (rows, lower), 1.0 - fraction)
@@ -51,8 +47,20 @@ def linear_resize_matrix(source: int, size: int) -> np.ndarray:
     return matrix
 
 
+def _neighbours(source: int, size: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each output sample's two source neighbours and its weight on the upper one."""
+    position = (np.arange(size) + 0.5) * (source / size) - 0.5
+    position = np.clip(position, 0.0, source - 1)
+    lower = np.floor(position).astype(np.int64)
+    return lower, np.minimum(lower + 1, source - 1), position - lower
+
+
 def upsample_maps(maps: np.ndarray, size: Sequence[int]) -> np.ndarray:
     """Resize maps by (multi)linear interpolation, one axis at a time.
+
+    Each axis is ``matrix @ values`` with :func:`linear_resize_matrix`, computed
+    as a blend of the two neighbours it reads (two non-zero entries per row):
+    a few operations per output value.
 
     Parameters
     ----------
@@ -64,17 +72,23 @@ def upsample_maps(maps: np.ndarray, size: Sequence[int]) -> np.ndarray:
     Returns
     -------
     numpy.ndarray
-        ``(..., *size)``, float64.  Bilinear for 2 axes, linear for 1, with
-        :func:`linear_resize_matrix`'s convention.
+        ``(..., *size)``, float64, or float32 for float32 maps.  Bilinear for
+        2 axes, linear for 1, with :func:`linear_resize_matrix`'s convention.
     """
-    result = np.asarray(maps, dtype=np.float64)
+    result = np.asarray(maps)
+    result = result.astype(np.float32 if result.dtype == np.float32 else np.float64,
+                           copy=False)
     ndim = len(size)
     for offset, wanted in enumerate(size):
         axis = result.ndim - ndim + offset
         if result.shape[axis] == wanted:
             continue
-        matrix = linear_resize_matrix(result.shape[axis], int(wanted))
-        result = np.moveaxis(np.tensordot(result, matrix, axes=([axis], [1])), -1, axis)
+        lower, upper, fraction = _neighbours(result.shape[axis], int(wanted))
+        shape = [1] * result.ndim
+        shape[axis] = int(wanted)
+        weight = fraction.astype(result.dtype).reshape(shape)
+        below = np.take(result, lower, axis=axis)
+        result = below + weight * (np.take(result, upper, axis=axis) - below)
     return result
 
 
@@ -124,9 +138,14 @@ def scorecam_masks(activations: np.ndarray, channels: np.ndarray,
     numpy.ndarray
         ``(len(channels), *size)`` float32 in [0, 1].
     """
-    maps = np.moveaxis(np.asarray(activations, dtype=np.float64)[..., channels], -1, 0)
-    maps = np.nan_to_num(maps, nan=0.0, posinf=np.finfo(np.float64).max,
-                         neginf=-np.finfo(np.float64).max)
+    maps: np.ndarray = np.moveaxis(np.asarray(activations, dtype=np.float32)[..., channels],
+                                   -1, 0)
+    largest = float(np.finfo(np.float32).max)
+    maps = np.nan_to_num(maps, nan=0.0, posinf=largest, neginf=-largest)
+    # each map scaled to [-1, 1] first (min-max scaling ignores it): no overflow below
+    axes = tuple(range(1, maps.ndim))
+    peak = np.abs(maps).max(axis=axes, keepdims=True)
+    maps = maps / np.where(peak > 0.0, peak, 1.0)
     return min_max_masks(upsample_maps(maps, size), len(size)).astype(np.float32)
 
 

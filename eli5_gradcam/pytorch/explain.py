@@ -128,7 +128,8 @@ def explain_prediction_pytorch(model: nn.Module, doc: Any, *, image: Any = None,
     **options
         ``targets``, ``top_targets``, ``target_names``, ``layer``, ``method``,
         ``relu``, ``counterfactual``, ``score``, ``output``, ``pad_value``,
-        ``pad_token``, ``padding``, ``interpolation_kind``, ``reshape``: see
+        ``pad_token``, ``padding``, ``interpolation_kind``, ``reshape``,
+        ``batch_size``, ``scorecam_maps``, ``progress``: see
         :class:`~eli5_gradcam.nn.options.ExplainOptions`.  For PyTorch,
         ``layer`` is a dotted name from ``model.named_modules()``
         (``'layer4.1.conv2'``), an index into that list, or the module itself;

@@ -181,3 +181,12 @@ def test_method_evidence():
         method_evidence(_capture(), 'gradcam')
     with pytest.raises(ValueError, match="method='scorecam' needs channel_scores"):
         method_evidence(_capture(), 'scorecam')
+
+
+def test_masks_of_extreme_activations_are_finite():
+    big = np.finfo(np.float32).max
+    activations = np.array([[big, -big], [-big, big], [0.0, np.inf]], dtype=np.float32)
+    masks = scorecam_masks(activations, np.array([0, 1]), (6,))
+    assert np.isfinite(masks).all() and masks.min() >= 0.0 and masks.max() <= 1.0
+    # channel 0 scaled to (1, -1, 0), upsampled to (1, 1/2, -1/2, -3/4, -1/4, 0)
+    np.testing.assert_allclose(masks[0], np.array([7, 5, 1, 0, 2, 3]) / 7, rtol=1e-6)
