@@ -36,6 +36,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from eli5_gradcam import metrics  # noqa: E402
+from eli5_gradcam.nn.gradcam import METHOD_TITLES  # noqa: E402
 from quality_contenders import image_contenders, text_contenders  # noqa: E402
 from quality_report import (aggregate, findings, markdown_tables, plot_curves,  # noqa: E402
                             rst_table, targets)
@@ -47,9 +48,13 @@ from quality_suites import digits_suite, imagenet_suite, shapes_suite, text_suit
 SETTINGS: Dict[str, Dict[str, Any]] = {
     'full': {'steps': {'imagenet': 20, 'shapes': 48, 'digits': 32, 'text': 16},
              'road': [10, 20, 30, 40, 50, 60, 70, 80, 90], 'lime': 1000, 'shap': 300,
-             'repeats': 3},
+             'repeats': 3, 'scorecam_maps': None},
     'quick': {'steps': {'imagenet': 4, 'shapes': 8, 'digits': 8, 'text': 16},
-              'road': [20, 60], 'lime': 40, 'shap': 40, 'repeats': 1},
+              'road': [20, 60], 'lime': 40, 'shap': 40, 'repeats': 1,
+              # the smoke run: Faster Score-CAM (32 masked passes); no Ablation-CAM on
+              # EfficientNet, whose forward fixes the batch size from its input, so
+              # every ablated channel re-runs the whole network (minutes per photo)
+              'scorecam_maps': 32, 'skip': {'imagenet': ('ablationcam',)}},
 }
 
 
@@ -176,9 +181,14 @@ def _suites(quick: bool, only: List[str]) -> List[Any]:
 
 def _contenders(suite: Any, settings: Dict[str, Any]) -> Dict[str, Any]:
     if suite.kind == 'text':
-        return text_contenders(suite, lime_samples=settings['lime'])
-    return image_contenders(suite, lime_samples=settings['lime'],
-                            shap_evaluations=settings['shap'])
+        contenders = text_contenders(suite, lime_samples=settings['lime'])
+    else:
+        contenders = image_contenders(suite, lime_samples=settings['lime'],
+                                      scorecam_maps=settings.get('scorecam_maps'),
+                                      shap_evaluations=settings['shap'])
+    skipped = {f'eli5-gradcam {METHOD_TITLES[name]}'
+               for name in settings.get('skip', {}).get(suite.name, ())}
+    return {name: explain for name, explain in contenders.items() if name not in skipped}
 
 
 SUITE_TITLES = {

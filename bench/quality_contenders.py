@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, List, Optional
 
 import numpy as np
 
@@ -18,15 +18,15 @@ import eli5
 from eli5_gradcam import metrics
 from eli5_gradcam.nn.gradcam import METHODS, METHOD_TITLES
 
-__all__ = ['image_contenders', 'text_contenders', 'reference_names']
+__all__ = ['image_contenders', 'text_contenders', 'reference_names', 'INPUT_MASKING']
 
 Explain = Callable[[Any], np.ndarray]
 
 
-def _cam(suite: Any, method: str) -> Explain:
+def _cam(suite: Any, method: str, **options: Any) -> Explain:
     def explain(case: Any) -> np.ndarray:
         expl = eli5.explain_prediction(suite.model, suite.tensor(case), targets=[case.target],
-                                       method=method, **suite.explain_options(case))
+                                       method=method, **suite.explain_options(case), **options)
         return np.asarray(expl.targets[0].heatmap, dtype=np.float64)
     return explain
 
@@ -80,11 +80,14 @@ def reference_names() -> List[str]:
     return ['random (per position)', 'random (layer grid)', 'centre prior']
 
 
-def image_contenders(suite: Any, *, lime_samples: int, shap_evaluations: int
-                     ) -> Dict[str, Explain]:
-    """Every method of ``METHODS`` (as it is when this runs), LIME, SHAP, references."""
+def image_contenders(suite: Any, *, lime_samples: int, shap_evaluations: int,
+                     scorecam_maps: Optional[int] = None) -> Dict[str, Explain]:
+    """Every method of ``METHODS`` (as it is when this runs), LIME, SHAP, references;
+    ``scorecam_maps`` makes Score-CAM Faster Score-CAM (the smoke run's)."""
     contenders: Dict[str, Explain] = {
-        f'eli5-gradcam {METHOD_TITLES.get(name, name)}': _cam(suite, name)
+        f'eli5-gradcam {METHOD_TITLES.get(name, name)}': _cam(
+            suite, name, **({'scorecam_maps': scorecam_maps}
+                            if name == 'scorecam' and scorecam_maps else {}))
         for name in METHODS}
     contenders[f'LIME ({lime_samples} samples)'] = _lime_image(suite, lime_samples)
     contenders[f'SHAP Partition ({shap_evaluations} evaluations)'] = _shap_image(
@@ -115,11 +118,17 @@ def _lime_text(suite: Any, samples: int) -> Explain:
     return explain
 
 
+#: Methods that multiply the model's input by masks: not for token-id inputs,
+#: which cannot be scaled (the text suite's note says so).
+INPUT_MASKING = ('scorecam',)
+
+
 def text_contenders(suite: Any, *, lime_samples: int) -> Dict[str, Explain]:
-    """Every method of ``METHODS``, LIME's text explainer, references."""
+    """Every method of ``METHODS`` but those of :data:`INPUT_MASKING` (the
+    suite's model takes token ids), LIME's text explainer, references."""
     contenders: Dict[str, Explain] = {
         f'eli5-gradcam {METHOD_TITLES.get(name, name)}': _cam(suite, name)
-        for name in METHODS}
+        for name in METHODS if name not in INPUT_MASKING}
     contenders[f'LIME text ({lime_samples} samples)'] = _lime_text(suite, lime_samples)
     contenders.update(_references(lambda case: (suite.length,), None))
     return contenders

@@ -5,6 +5,8 @@ from typing import Any, Dict, List
 
 import numpy as np
 
+from eli5_gradcam.nn.gradcam import METHOD_TITLES
+from quality_contenders import INPUT_MASKING
 from quality_report import COLUMNS
 
 __all__ = ['suite_notes']
@@ -69,6 +71,10 @@ def suite_notes(suite: Any, table: Dict[str, Dict[str, Any]],
         notes.append('* The explained layer is the classifier\'s kernel-3 convolution: a '
                      'position also sees its neighbours, so its peak can fall one token '
                      'beside the opinion word; the pointing game here has tolerance 0.')
+        notes.append('* ' + ', '.join(METHOD_TITLES.get(m, m) for m in INPUT_MASKING)
+                     + ' is not in this table: it multiplies the model\'s input by masks, and '
+                     'token ids cannot be scaled (explain a model that takes embeddings to use '
+                     'it on text).')
     elif getattr(suite, 'tolerance', 15) != 15 and any(c.box for c in suite.cases):
         notes.append(f'* Pointing game tolerance {suite.tolerance} pixels (the paper\'s 15 '
                      'would cover most of a picture this small).')

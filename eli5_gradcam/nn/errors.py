@@ -20,6 +20,10 @@ __all__ = ['ModelNotSupported', 'model_boundary', 'pass_through', 'library_fault
 #: This package's folder: frames here are the library's.
 PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
+#: Folders of this package that hold models as a user writes them (the demo's
+#: classifiers): their frames are the model's, not the library's.
+USER_CODE_DIRS: Tuple[str, ...] = (os.path.join(PACKAGE_DIR, 'demo') + os.sep,)
+
 #: Installed packages and the standard library (frameworks, eli5, functools...).
 _INSTALLED: Tuple[str, ...] = tuple(sorted({
     os.path.abspath(sysconfig.get_paths()[name]) + os.sep
@@ -56,7 +60,8 @@ def pass_through(function: F) -> F:
 
 
 def _is_ours(filename: str) -> bool:
-    return os.path.abspath(filename).startswith(PACKAGE_DIR)
+    path = os.path.abspath(filename)
+    return path.startswith(PACKAGE_DIR) and not path.startswith(USER_CODE_DIRS)
 
 
 def _is_installed(filename: str) -> bool:

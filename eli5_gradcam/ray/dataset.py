@@ -115,7 +115,11 @@ def explain_dataset(dataset: ray.data.Dataset,
         The column that identifies a document; copied to the output under
         the same name.
     batch_size : int
-        Documents per forward pass (default 32).
+        Documents per Ray batch, explained in one forward (and backward) pass
+        (default 32).  As in :func:`~eli5_gradcam.explain_predictions`, it is
+        also the number of masked documents (``method='scorecam'``) or ablated
+        copies (``'ablationcam'``) per extra forward pass: the option
+        ``batch_size`` of :class:`~eli5_gradcam.nn.options.ExplainOptions`.
     num_workers : int, optional
         Actors in the pool; None lets Ray Data scale the pool from 1 to what
         the cluster's free CPUs (GPUs) allow.
@@ -180,7 +184,8 @@ def explain_dataset(dataset: ray.data.Dataset,
     plan = WorkPlan(column=column, id_column=id_column,
                     options={**options, 'method': checked.method}, on_error=on_error,
                     decoding=Decoding(check_image_size(image_size), check_preprocess(preprocess)),
-                    threads=max(1, int(num_cpus_per_worker)), use_gpu=num_gpus_per_worker > 0)
+                    threads=max(1, int(num_cpus_per_worker)), use_gpu=num_gpus_per_worker > 0,
+                    batch_size=int(batch_size))
     return dataset.map_batches(
         ExplainWorker, fn_constructor_args=(model_factory, plan), batch_size=int(batch_size),
         batch_format='numpy', compute=_compute(num_workers), num_cpus=num_cpus_per_worker,

@@ -51,6 +51,11 @@ class WorkPlan:
         Intra-op threads of the framework in each worker.
     use_gpu : bool
         Move a PyTorch model to the actor's GPU.
+    batch_size : int
+        Inputs per forward pass: the documents of a Ray batch go in one pass,
+        and Score-CAM's masked documents / Ablation-CAM's ablated copies go
+        this many at a time (as in :func:`~eli5_gradcam.explain_predictions`),
+        also when a failed batch is retried in smaller groups.
     """
 
     column: str
@@ -60,6 +65,7 @@ class WorkPlan:
     decoding: Decoding = Decoding()
     threads: int = 1
     use_gpu: bool = False
+    batch_size: int = 32
 
 
 def _pin_threads(threads: int) -> None:
@@ -144,7 +150,8 @@ class ExplainWorker:
     def _explain(self, ids: Any, members: List[Tuple[int, np.ndarray]]
                  ) -> List[Tuple[int, List[Dict[str, Any]]]]:
         docs = np.stack([doc for _, doc in members])
-        explanations = explain_predictions(self.model, docs, batch_size=len(members),
+        explanations = explain_predictions(self.model, docs,
+                                           batch_size=max(len(members), self.plan.batch_size),
                                            progress=False, **self.plan.options)
         return [(item, explanation_rows(ids[item], explanation, method=self.method,
                                         names=self.names))

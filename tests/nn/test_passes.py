@@ -230,3 +230,39 @@ def test_channel_methods_finite_and_in_range(data, method, relu, counterfactual)
             heatmap = np.asarray(target.heatmap)
             assert np.isfinite(heatmap).all()
             assert heatmap.min() >= (0.0 if relu else -1.0) and heatmap.max() <= 1.0
+
+
+def _raiser(folder: str):
+    """A function whose frames sit in ``eli5_gradcam/<folder>/model.py``."""
+    import os
+    from eli5_gradcam.nn.errors import PACKAGE_DIR
+    source = 'def forward(x):\n    raise RuntimeError("mat1 and mat2 shapes cannot be multiplied")\n'
+    namespace: dict = {}
+    exec(compile(source, os.path.join(PACKAGE_DIR, folder, 'model.py'), 'exec'), namespace)
+    return namespace['forward']
+
+
+@pytest.mark.parametrize('folder, ours', [('demo', False), ('nn', True)])
+def test_demo_models_are_the_models_code(folder, ours):
+    """The demo's classifiers are models as a user writes them: a failure in
+    their forward is the model's (Ablation-CAM then re-runs the whole model),
+    while a failure in the library's own folders stays a library fault."""
+    from eli5_gradcam.nn.errors import library_fault
+    forward = _raiser(folder)
+    with pytest.raises(RuntimeError) as caught:
+        forward(None)
+    assert library_fault(caught.value) is ours
+
+    class DemoModel(NumpyAdapter):
+        def ablated_scores(self, model, batch, item, channels, kind, options, *, whole):
+            if not whole:
+                forward(None)
+            return super().ablated_scores(model, batch, item, channels, kind, options,
+                                          whole=whole)
+
+    if ours:
+        with pytest.raises(RuntimeError, match='mat1 and mat2'):
+            _capture(DemoModel(), method='ablationcam')
+    else:
+        capture = _capture(DemoModel(), method='ablationcam')
+        np.testing.assert_allclose(capture.channel_scores, expected_ablation(), rtol=1e-12)

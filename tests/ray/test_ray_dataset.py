@@ -57,6 +57,25 @@ def test_rows_equal_sequential_explain_predictions(explained):
             assert (row['layer'], row['method'], row['error']) == (expl.layer, 'gradcam', None)
 
 
+@pytest.mark.parametrize('method', ['scorecam', 'ablationcam'])
+def test_methods_with_extra_passes(ray_local, method):
+    """Score-CAM and Ablation-CAM through the workers: batch_size is also the
+    rows of their extra passes; the maps equal the in-process ones."""
+    dataset = ray.data.from_items([{'id': i, 'doc': DOCS[i]} for i in range(6)])
+    rows = by_document_and_target(explain_dataset(
+        dataset, ray_models.torch_cnn, num_workers=1, batch_size=3, method=method,
+        targets=[1]).take_all())
+    reference = list(eli5_gradcam.explain_predictions(
+        ray_models.torch_cnn(), DOCS[:6], batch_size=5, progress=False, method=method,
+        targets=[1]))
+    assert len(rows) == 6
+    for number, expl in enumerate(reference):
+        row = rows[(number, 1)]
+        assert (row['method'], row['error']) == (method, None)
+        heatmap = np.asarray(row['heatmap'], dtype=np.float32).reshape(row['heatmap_shape'])
+        np.testing.assert_allclose(heatmap, expl.targets[0].heatmap, rtol=0, atol=1e-5)
+
+
 def test_parquet_round_trip_and_schema(explained, tmp_path):
     explained.write_parquet(str(tmp_path / 'out.parquet'))
     table = pq.read_table(tmp_path / 'out.parquet')
