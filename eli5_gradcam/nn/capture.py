@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, Optional
+from typing import Dict, Optional, Tuple
 
 import numpy as np
 
-__all__ = ['LayerCapture', 'FINAL_ACTIVATIONS', 'SCORE_NAMES']
+__all__ = ['LayerCapture', 'LayerArrays', 'FINAL_ACTIVATIONS', 'SCORE_NAMES']
 
 #: Final activations an adapter may report (what the model's last layer applies).
 FINAL_ACTIVATIONS = ('softmax', 'log_softmax', 'sigmoid')
@@ -15,6 +15,29 @@ FINAL_ACTIVATIONS = ('softmax', 'log_softmax', 'sigmoid')
 SCORE_NAMES: Dict[Optional[str], str] = {
     'softmax': 'pre-softmax logit', 'log_softmax': 'pre-softmax logit',
     'sigmoid': 'pre-sigmoid logit', None: 'model output'}
+
+
+@dataclass(frozen=True)
+class LayerArrays:
+    """One explained layer of a capture: its output and the target gradients.
+
+    Attributes
+    ----------
+    activations : numpy.ndarray
+        ``(batch, *spatial, channels)``.
+    gradients : numpy.ndarray
+        ``(batch, targets, *spatial, channels)``.
+    layer_name : str
+    """
+
+    activations: np.ndarray
+    gradients: np.ndarray
+    layer_name: str
+
+    @property
+    def spatial_shape(self) -> tuple:
+        """Shape of the layer's spatial (or sequence) axes."""
+        return tuple(self.activations.shape[1:-1])
 
 
 @dataclass(frozen=True)
@@ -47,6 +70,14 @@ class LayerCapture:
         not the model's output.
     probabilities : numpy.ndarray, optional
         ``(batch, outputs)`` class probabilities, where the adapter knows them.
+    more_layers : tuple of LayerArrays
+        The other layers of ``layer=[...]``, in the order given, from the same
+        pass (the first one is ``activations`` / ``gradients`` above).
+    input_gradients : numpy.ndarray, optional
+        ``(batch, targets, *spatial, channels)``: the guided-backpropagation
+        gradient of each target's score with respect to the input, channels
+        last (the negated score's with ``counterfactual=True``), from the same
+        pass; given for ``method='guided-backprop'`` and ``'guided-gradcam'``.
     """
 
     activations: np.ndarray
@@ -57,6 +88,8 @@ class LayerCapture:
     final_activation: Optional[str] = None
     logits: bool = False
     probabilities: Optional[np.ndarray] = None
+    more_layers: Tuple[LayerArrays, ...] = ()
+    input_gradients: Optional[np.ndarray] = None
 
     def __post_init__(self) -> None:
         if self.final_activation not in FINAL_ACTIVATIONS + (None,):
@@ -67,6 +100,17 @@ class LayerCapture:
     def spatial_shape(self) -> tuple:
         """Shape of the layer's spatial (or sequence) axes."""
         return tuple(self.activations.shape[1:-1])
+
+    @property
+    def layers(self) -> Tuple[LayerArrays, ...]:
+        """Every explained layer, the first one (``activations``) first."""
+        return (LayerArrays(self.activations, self.gradients, self.layer_name),
+                ) + tuple(self.more_layers)
+
+    @property
+    def layer_names(self) -> Tuple[str, ...]:
+        """The names of :attr:`layers`."""
+        return (self.layer_name,) + tuple(arrays.layer_name for arrays in self.more_layers)
 
     @property
     def score_name(self) -> str:

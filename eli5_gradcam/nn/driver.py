@@ -12,10 +12,13 @@ from typing import Any, List, Optional, Protocol, Sequence, Tuple
 import numpy as np
 from eli5.base import Explanation
 
+from .augment import augmented_heatmaps
 from .capture import LayerCapture
 from .errors import ModelNotSupported
 from .explanation import Documents, explain_capture, not_supported
+from .guided import GUIDED_METHODS, check_guided_documents
 from .kinds import DocumentKind, check_documents, document_kind
+from .maps import capture_heatmaps
 from .options import ExplainOptions
 
 __all__ = ['Adapter', 'ModelNotSupported', 'capture_documents', 'explain_documents',
@@ -59,7 +62,24 @@ def _prepare(adapter: Adapter, model: Any, docs: Any, options: ExplainOptions, *
                          tokens=tokens[0] if tokens else None)
     token_lists = check_documents(shape, kind=kind.kind, single=single, images=images,
                                   tokens=tokens)
+    if options.method in GUIDED_METHODS:
+        check_guided_documents(options.method, kind.kind, adapter.as_numpy(batch).dtype)
+    if 'aug' in options.smooth and kind.kind != 'image':
+        raise ValueError(f"smooth='aug' flips and shifts images; these documents are "
+                         f"{kind.kind} documents: use smooth='eigen' or None")
     return batch, kind, token_lists
+
+
+def _augmented(adapter: Adapter, model: Any, capture: LayerCapture, docs: np.ndarray,
+               kind: DocumentKind, options: ExplainOptions) -> np.ndarray:
+    """The maps of ``smooth='aug'``: every view through the adapter, averaged."""
+    def capture_view(images: np.ndarray, targets: Tuple[int, ...]) -> LayerCapture:
+        view_options = options.replace(targets=targets, top_targets=None)
+        return adapter.capture(model, adapter.documents(model, images)[0], kind, view_options)
+
+    return augmented_heatmaps(capture, docs, channels_first=adapter.channels_first,
+                              heatmaps=lambda one: capture_heatmaps(one, options),
+                              capture_view=capture_view)
 
 
 def capture_documents(adapter: Adapter, model: Any, docs: Any, options: ExplainOptions, *,
@@ -68,7 +88,9 @@ def capture_documents(adapter: Adapter, model: Any, docs: Any, options: ExplainO
     """The raw :class:`LayerCapture` of a batch: activations, gradients, scores.
 
     The same checks and the same one pass as :func:`explain_documents`,
-    without building explanations (for custom maps and metrics).
+    without building explanations (for custom maps and metrics); with
+    ``smooth='aug'``, the pass on the documents as given (the other views
+    are run only to build maps).
     """
     batch, kind, _ = _prepare(adapter, model, docs, options, images=images, tokens=tokens,
                               single=False)
@@ -103,8 +125,11 @@ def explain_documents(adapter: Adapter, model: Any, docs: Any, options: ExplainO
     numpy_docs = None if kind.kind == 'other' else adapter.as_numpy(batch)
     documents = Documents(docs=numpy_docs, images=images, tokens=token_lists,
                           channels_first=adapter.channels_first)
+    heatmaps = None
+    if 'aug' in options.smooth and numpy_docs is not None:
+        heatmaps = _augmented(adapter, model, capture, numpy_docs, kind, options)
     return explain_capture(capture, estimator=adapter.name(model), kind=kind.kind,
-                           options=options, documents=documents)
+                           options=options, documents=documents, heatmaps=heatmaps)
 
 
 def explain_one(adapter: Adapter, model: Any, doc: Any, options: ExplainOptions, *,
