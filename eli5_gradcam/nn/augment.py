@@ -15,11 +15,15 @@ shifted view has no value for the row or column that left the image).
   several layers, ``s`` is the finest layer's cell.
 * **Flip.**  The map of the flipped image is flipped back.
 
-The re-alignment is exact for a network that is translation-equivariant
-(stride ``s`` above) and flip-equivariant (symmetric kernels, symmetric
-padding): the averaged map is then the map of the image itself.  For other
-networks it is the average of the views, which is the point: details that
-depend on where exactly the object lies on the grid average out.
+The re-alignment is exact, and the averaged map is the map of the image
+itself, for a network that is flip-equivariant (symmetric kernels and
+padding) and translation-equivariant with stride ``s``, on an image whose
+content keeps clear of the border (what a shift moves out of the layer's
+grid, like what it moves in, is the response to zeros), e.g. one
+``'same'``-padded convolution.
+Otherwise the cells near the border see the network's boundary effects, and
+the map is the average of the views, which is the point: details that depend
+on where exactly the object lies on the grid average out.
 
 Every view explains the targets of the image as given, also for
 ``top_targets``: the maps of one target are averaged.  Each view's map is
