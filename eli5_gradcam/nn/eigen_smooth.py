@@ -3,16 +3,16 @@
 Every gradient method here is a sum over channels of per-channel terms
 :math:`T^{c}_{ik}` ("weights x activations"):
 
-=================  =========================================================
-method             :math:`T^c_{ik}`
-=================  =========================================================
-``gradcam``        :math:`\\alpha^c_k A^k_i` (spatial mean of the gradients)
-``gradcam++``      :math:`w^c_k A^k_i` (Grad-CAM++ weights)
-``xgradcam``       :math:`\\alpha^c_k A^k_i` (XGrad-CAM weights)
-``layercam``       :math:`\\mathrm{relu}(g^{kc}_i) A^k_i`
-``hirescam``       :math:`g^{kc}_i A^k_i`
-``guided-gradcam`` as ``gradcam`` (the layer part of Guided Grad-CAM)
-=================  =========================================================
+====================  ======================================================
+method                :math:`T^c_{ik}`
+====================  ======================================================
+``gradcam``           :math:`\\alpha^c_k A^k_i` (spatial mean of the gradients)
+``gradcam++``         :math:`w^c_k A^k_i` (Grad-CAM++ weights)
+``xgradcam``          :math:`\\alpha^c_k A^k_i` (XGrad-CAM weights)
+``layercam``          :math:`\\mathrm{relu}(g^{kc}_i) A^k_i`
+``hirescam``          :math:`g^{kc}_i A^k_i`
+``guided-gradcam``    as ``gradcam`` (the layer part of Guided Grad-CAM)
+====================  ======================================================
 
 Eigen smoothing replaces the channel sum :math:`\\sum_k T^c_{ik}` by the
 projection of the ``(positions, channels)`` matrix :math:`T^c`, centred, on
