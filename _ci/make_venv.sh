@@ -11,9 +11,11 @@ stamp="$venv/.requirements.sha256"
 # their declared dependencies cannot be installed here: pytorch-grad-cam (the
 # oracle of tests/pytorch/test_pytorch_methods_oracle.py) declares torchvision,
 # which cannot import beside the CPU torch wheel; its other dependencies
-# (ttach, opencv-python-headless, ...) are pinned in requirements.txt.
+# (ttach, opencv-python-headless, ...) are pinned in requirements.txt.  quantus (the
+# oracle of tests/metrics/test_pointing.py) declares opencv-python, which would clash
+# with opencv-python-headless; its other dependency, cachetools, is pinned there too.
 # bench/setup.sh installs the same pin for venvs not made here.
-no_deps=(grad-cam==1.5.7)
+no_deps=(grad-cam==1.5.7 quantus==0.6.0)
 want="$({ sha256sum requirements.txt pyproject.toml; echo "no-deps: ${no_deps[*]}"; } | sha256sum | cut -d' ' -f1)"
 if [ -x "$venv/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
     echo "[make_venv] reusing $venv"
@@ -28,6 +30,10 @@ quiet_pip() {
 quiet_pip install --quiet --upgrade pip
 quiet_pip install --quiet -r requirements.txt
 quiet_pip install --quiet --no-deps "${no_deps[@]}"
-quiet_pip install --quiet --no-deps --no-build-isolation -e .
+# setuptools announces every editable install of a flat layout with a warning banner
+# ("Editable installation. Please be careful with folders in your working directory
+# ..."); it carries no news for this project: drop that one warning.
+PYTHONWARNINGS="ignore:Editable installation.:UserWarning" \
+    quiet_pip install --quiet --no-deps --no-build-isolation -e .
 echo "$want" > "$stamp"
 echo "[make_venv] ready: $venv"

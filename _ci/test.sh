@@ -14,6 +14,7 @@ all=(core mypy eli5-conformance)
 [ -d tests/keras ] && all+=(keras-tensorflow keras-torch keras-jax)
 [ -d tests/tf_keras ] && all+=(tf-keras)
 [ -d tests/notebooks ] && all+=(notebooks)
+[ -d tests/ray ] && all+=(ray)
 [ -f docs/conf.py ] && all+=(docs)
 [ -f bench/run.py ] && all+=(bench)
 if [ "$#" -gt 0 ]; then suites=("$@"); else suites=("${all[@]}"); fi

@@ -18,6 +18,7 @@ import keras  # noqa: E402
 
 import floors_keras  # noqa: E402
 import keras_models  # noqa: E402
+import methods_keras  # noqa: E402
 import peers_keras  # noqa: E402
 from timing import interleaved, rss_mib  # noqa: E402
 
@@ -116,13 +117,24 @@ def main() -> None:
     parser.add_argument('--rounds', type=int, default=7)
     parser.add_argument('--batch', type=int, default=64)
     parser.add_argument('--soak', type=int, default=1000)
+    parser.add_argument('--sections', nargs='+', choices=['core', 'methods'],
+                        default=['core', 'methods'])
     args = parser.parse_args()
     rounds = 2 if args.quick else args.rounds
     peers = peers_keras.available_peers()
-    cases = _cases()
     results: Dict[str, Any] = {'framework': f'keras-{keras.backend.backend()}',
-                               'keras': keras.__version__, 'peers': peers,
-                               'one': {}, 'five': {}}
+                               'keras': keras.__version__, 'peers': peers}
+    if 'methods' in args.sections:
+        results['methods'] = methods_keras.methods_section(peers, args.quick, rounds)
+    if 'core' in args.sections:
+        _core(args, peers, rounds, results)
+    print(json.dumps(results))
+
+
+def _core(args: Any, peers: Dict[str, Any], rounds: int, results: Dict[str, Any]) -> None:
+    """The Grad-CAM tables: one target, five targets, a batch, memory."""
+    cases = _cases()
+    results.update({'one': {}, 'five': {}})
     for case in cases:
         targets = _top(case['model'], case['doc'], 5)
         results['one'][case['name']] = interleaved(
@@ -136,7 +148,6 @@ def main() -> None:
     soak_case = cases[0] if not args.quick else cases[2]
     results['soak'] = {'model': soak_case['name'],
                        **_soak(soak_case, 10 if args.quick else args.soak)}
-    print(json.dumps(results))
 
 
 if __name__ == '__main__':

@@ -5,7 +5,7 @@ from typing import Any
 
 import keras
 
-__all__ = ['resnet50', 'text_cnn', 'signal_cnn']
+__all__ = ['resnet50', 'text_cnn', 'signal_cnn', 'small_cnn']
 
 
 def resnet50() -> Any:
@@ -37,3 +37,16 @@ def signal_cnn() -> Any:
             x = keras.layers.MaxPooling1D(2)(x)
     x = keras.layers.GlobalAveragePooling1D()(x)
     return keras.Model(signal, keras.layers.Dense(5, name='logits')(x), name='signal_cnn')
+
+
+def small_cnn() -> Any:
+    """A small image CNN (64x64 RGB, 10 classes) for the quick rows of the methods."""
+    keras.utils.set_random_seed(0)
+    image = keras.Input((64, 64, 3))
+    x = keras.layers.Conv2D(16, 3, padding='same', activation='relu')(image)
+    x = keras.layers.MaxPooling2D(2)(x)
+    x = keras.layers.Conv2D(32, 3, padding='same', activation='relu', name='conv2')(x)
+    x = keras.layers.MaxPooling2D(2)(x)
+    x = keras.layers.Conv2D(32, 3, padding='same', activation='relu', name='conv3')(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    return keras.Model(image, keras.layers.Dense(10, name='logits')(x), name='small_cnn')

@@ -24,6 +24,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
+from report_methods import methods_tables  # noqa: E402
 from timing import paired_ratio  # noqa: E402
 FRAMEWORKS = {
     'torch': ([sys.executable, str(HERE / 'torch_bench.py')], {}),
@@ -35,7 +36,8 @@ FRAMEWORKS = {
 
 def _run(framework: str, extra: List[str]) -> Dict[str, Any]:
     command, env = FRAMEWORKS[framework]
-    environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2', PYTHONPATH=str(ROOT), **env)
+    path = os.pathsep.join([str(ROOT)] + [p for p in [os.environ.get('PYTHONPATH')] if p])
+    environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2', PYTHONPATH=path, **env)
     started = time.time()
     result = subprocess.run(command + extra, capture_output=True, text=True, env=environment,
                             cwd=ROOT)
@@ -142,6 +144,10 @@ def _report(results: Dict[str, Dict[str, Any]], imports: Dict[str, Any], command
         peers = ', '.join(f'{name}: {"ok" if error is None else error}'
                           for name, error in data['peers'].items())
         lines += [f'Peers: {peers}', '']
+        if 'methods' in data:
+            lines += methods_tables(data['methods'], _table)
+        if 'one' not in data:
+            continue
         lines += _table('One document, one target', data['one'])
         lines += _table('Five targets of one document (floor: one target)', data['five'])
         if 'guided' in data:
@@ -177,9 +183,14 @@ def main() -> None:
     parser.add_argument('--merge', action='store_true',
                         help='rerun only --frameworks and keep the other frameworks\' '
                              'sections of the existing results (.json beside the .md)')
+    parser.add_argument('--sections', nargs='+', choices=['core', 'methods'],
+                        default=['core', 'methods'],
+                        help='core: the Grad-CAM tables; methods: Eigen-CAM, Score-CAM, '
+                             'Ablation-CAM (with --merge, the other sections are kept)')
     args = parser.parse_args()
     extra = ['--quick'] if args.quick else ['--rounds', str(args.rounds), '--soak',
                                             str(args.soak)]
+    extra += ['--sections'] + args.sections
     output = Path(args.output) if args.output else HERE / (
         'RESULTS-quick.md' if args.quick else 'RESULTS.md')
     results: Dict[str, Any] = {}
@@ -187,7 +198,10 @@ def main() -> None:
         results = json.loads(output.with_suffix('.json').read_text(encoding='utf-8'))
     for framework in args.frameworks:
         print(f'[bench] {framework} ...', flush=True)
-        results[framework] = _run(framework, extra)
+        fresh = _run(framework, extra)
+        if 'methods' in fresh and 'core' not in args.sections:
+            fresh['methods']['wall_s'] = fresh.pop('wall_s')
+        results[framework] = {**results.get(framework, {}), **fresh} if args.merge else fresh
     imports = _import_time(3 if args.quick else 15)
     results = {name: results[name] for name in FRAMEWORKS if name in results}
     command = 'python bench/run.py ' + ' '.join(sys.argv[1:])

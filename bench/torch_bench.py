@@ -14,6 +14,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import methods_torch  # noqa: E402
 import peers_torch  # noqa: E402
 import torch_models  # noqa: E402
 from timing import interleaved, rss_mib  # noqa: E402
@@ -152,14 +153,25 @@ def main() -> None:
     parser.add_argument('--rounds', type=int, default=7)
     parser.add_argument('--batch', type=int, default=64)
     parser.add_argument('--soak', type=int, default=1000)
+    parser.add_argument('--sections', nargs='+', choices=['core', 'methods'],
+                        default=['core', 'methods'])
     args = parser.parse_args()
     torch.set_num_threads(os.cpu_count() or 1)
     rounds = 2 if args.quick else args.rounds
     peers = peers_torch.available_peers()
-    cases = _cases(args.quick)
     results: Dict[str, Any] = {'framework': 'torch', 'torch': torch.__version__,
-                               'threads': torch.get_num_threads(), 'peers': peers,
-                               'one': {}, 'five': {}}
+                               'threads': torch.get_num_threads(), 'peers': peers}
+    if 'methods' in args.sections:
+        results['methods'] = methods_torch.methods_section(peers, args.quick, rounds)
+    if 'core' in args.sections:
+        _core(args, peers, rounds, results)
+    print(json.dumps(results))
+
+
+def _core(args: Any, peers: Dict[str, Any], rounds: int, results: Dict[str, Any]) -> None:
+    """The Grad-CAM tables: one target, five targets, a batch, memory."""
+    cases = _cases(args.quick)
+    results.update({'one': {}, 'five': {}})
     for case in cases:
         results['one'][case['name']] = _one_image(case, peers, rounds)
         results['five'][case['name']] = _five_targets(case, peers, rounds)
@@ -173,7 +185,6 @@ def main() -> None:
                           else torch_models.signal_cnn())
     results['soak'] = {'model': soak_case['name'],
                        **_soak(soak_case, 10 if args.quick else args.soak)}
-    print(json.dumps(results))
 
 
 if __name__ == '__main__':

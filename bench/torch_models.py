@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ['resnet50', 'text_cnn', 'signal_cnn']
+__all__ = ['resnet50', 'text_cnn', 'signal_cnn', 'small_cnn']
 
 
 class Bottleneck(nn.Module):
@@ -107,3 +107,13 @@ def signal_cnn() -> nn.Module:
         nn.MaxPool1d(2),
         nn.Conv1d(128, 128, 7, padding=3), nn.BatchNorm1d(128), nn.ReLU(),
         nn.AdaptiveAvgPool1d(1), nn.Flatten(), nn.Linear(128, 5)).eval()
+
+
+def small_cnn() -> nn.Module:
+    """A small image CNN (64x64 RGB, 10 classes) for the quick rows of the methods."""
+    torch.manual_seed(0)
+    return nn.Sequential(
+        nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 32, 3, padding=1), nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 10)).eval()

@@ -14,21 +14,25 @@ framework is explained.
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
-from . import _dispatch
+from ._quiet import quiet_start
+quiet_start()               # eli5-gradcam's own command line only: no TensorFlow start-up lines
+from . import _dispatch  # noqa: E402
 from .batch import explain_predictions
 from .formatters import format_as_image
 from .formatters.install import install as _install_formatters
 
 if TYPE_CHECKING:
     from .nn import FlatHeatmapWarning, image_from_path
+    from .nn.image import image_array_from_path
 
 __all__ = ['__version__', 'explain_predictions', 'format_as_image', 'image_from_path',
-           'FlatHeatmapWarning']
+           'image_array_from_path', 'FlatHeatmapWarning']
 
 #: Names served from the numpy core on first use (PEP 562): ``import
 #: eli5_gradcam`` loads only what registering with eli5 needs, and the core
 #: (about half of the import's time) comes with the first explanation.
-_LAZY = {'FlatHeatmapWarning': 'gradcam', 'image_from_path': 'image'}
+_LAZY = {'FlatHeatmapWarning': 'gradcam', 'image_from_path': 'image',
+         'image_array_from_path': 'image'}
 
 
 def __getattr__(name: str) -> Any:

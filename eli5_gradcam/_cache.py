@@ -20,10 +20,12 @@ T = TypeVar('T')
 class ModelCache:
     """A ``(model, key) -> value`` store that forgets a model when it is collected."""
 
-    def __init__(self) -> None:
+    def __init__(self, limit: Optional[int] = None) -> None:
         self._entries: 'weakref.WeakKeyDictionary[Any, Dict[Hashable, Any]]' = (
             weakref.WeakKeyDictionary())
         self._lock = threading.Lock()
+        #: Most entries kept per model (the oldest go first); None: no limit.
+        self.limit = limit
 
     def get(self, model: Any, key: Hashable) -> Optional[Any]:
         """The value stored for ``(model, key)``, or None."""
@@ -33,7 +35,10 @@ class ModelCache:
     def put(self, model: Any, key: Hashable, value: Any) -> None:
         """Store ``value`` for ``(model, key)``."""
         with self._lock:
-            self._entries.setdefault(model, {})[key] = value
+            entries = self._entries.setdefault(model, {})
+            entries[key] = value
+            while self.limit is not None and len(entries) > self.limit:
+                del entries[next(iter(entries))]
 
     def get_or_build(self, model: Any, key: Hashable, build: Callable[[], T]) -> T:
         """``build()`` once per ``(model, key)``; later calls return the same object."""

@@ -24,14 +24,16 @@ from typing import Any, Callable, Dict, Optional
 import eli5
 from eli5.base import Explanation
 
-__all__ = ['FRAMEWORK_ADAPTERS', 'framework_of', 'adapter_for', 'explain_prediction_router',
+__all__ = ['FRAMEWORK_ADAPTERS', 'framework_of', 'adapter_for', 'adapter_of',
+           'explain_prediction_router',
            'register']
 
-#: Top-level module of a model's class -> (adapter module, its explain function).
+#: Top-level module of a model's class -> (adapter module, its explain function,
+#: its :class:`~eli5_gradcam.nn.driver.Adapter` instance).
 FRAMEWORK_ADAPTERS: Dict[str, tuple] = {
-    'keras': ('eli5_gradcam.keras', 'explain_prediction_keras'),
-    'tf_keras': ('eli5_gradcam.keras', 'explain_prediction_keras'),
-    'torch': ('eli5_gradcam.pytorch', 'explain_prediction_pytorch'),
+    'keras': ('eli5_gradcam.keras', 'explain_prediction_keras', 'KERAS'),
+    'tf_keras': ('eli5_gradcam.keras', 'explain_prediction_keras', 'KERAS'),
+    'torch': ('eli5_gradcam.pytorch', 'explain_prediction_pytorch', 'PYTORCH'),
 }
 
 #: Where each framework keeps the base class to register for, once imported.
@@ -56,10 +58,26 @@ def framework_of(model: object) -> Optional[str]:
 
 def adapter_for(framework: str) -> Callable[..., Explanation]:
     """Import (once) and return the explain function for ``framework``."""
-    module_name, function_name = FRAMEWORK_ADAPTERS[framework]
+    module_name, function_name, _ = FRAMEWORK_ADAPTERS[framework]
     module = importlib.import_module(module_name)
     explain: Callable[..., Explanation] = getattr(module, function_name)
     return explain
+
+
+def adapter_of(model: object) -> Any:
+    """The :class:`~eli5_gradcam.nn.driver.Adapter` for ``model``'s framework.
+
+    Raises
+    ------
+    TypeError
+        ``model`` is not a PyTorch, Keras or tf_keras model.
+    """
+    framework = framework_of(model)
+    if framework is None:
+        raise TypeError('model must be a PyTorch nn.Module, a Keras 3 Model or a tf_keras '
+                        f'Model; got {type(model).__name__}')
+    module_name, _, adapter_name = FRAMEWORK_ADAPTERS[framework]
+    return getattr(importlib.import_module(module_name), adapter_name)
 
 
 def explain_prediction_router(estimator: Any, doc: Any, **kwargs: Any) -> Explanation:

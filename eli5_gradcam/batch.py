@@ -1,29 +1,15 @@
 """``explain_predictions``: many documents, one forward (and backward) pass per batch."""
 from __future__ import annotations
 
-import importlib
 import numbers
 from typing import Any, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 from eli5.base import Explanation
 
-from ._dispatch import FRAMEWORK_ADAPTERS, framework_of
+from ._dispatch import adapter_of
 
 __all__ = ['explain_predictions', 'iterate_batches']
-
-#: The adapter function that explains a whole batch, per framework module.
-_BATCH_FUNCTIONS = {'eli5_gradcam.pytorch': 'explain_batch_pytorch',
-                    'eli5_gradcam.keras': 'explain_batch_keras'}
-
-
-def _batch_function(model: Any) -> Any:
-    framework = framework_of(model)
-    if framework is None:
-        raise TypeError('model must be a PyTorch nn.Module, a Keras 3 Model or a tf_keras '
-                        f'Model; got {type(model).__name__}')
-    module_name = FRAMEWORK_ADAPTERS[framework][0]
-    return getattr(importlib.import_module(module_name), _BATCH_FUNCTIONS[module_name])
 
 
 def _first_input(element: Any) -> Any:
@@ -162,9 +148,12 @@ def explain_predictions(model: Any,
         :func:`eli5.explain_prediction` on the same model (NCHW images for
         PyTorch, NHWC for Keras).
     batch_size : int
-        Documents per pass (DataLoaders and batched Datasets keep their own).
+        Documents per pass (DataLoaders and batched Datasets keep their own);
+        also the inputs per extra forward pass of Score-CAM and Ablation-CAM
+        (``batch_size`` of :class:`~eli5_gradcam.nn.options.ExplainOptions`).
     progress : bool
-        Show a tqdm progress bar (notebook-aware).
+        Show a tqdm progress bar (notebook-aware), and one over the extra
+        passes of Score-CAM and Ablation-CAM when they are long.
     images : sequence of PIL.Image.Image, optional
         One picture per document to draw on (default: drawn from the docs).
     tokens : sequence of token lists, optional
@@ -197,7 +186,14 @@ def explain_predictions(model: Any,
         if name in kwargs:
             raise TypeError(f'explain_predictions takes docs and images= (one per document), '
                             f'not {name}=')
-    explain_batch = _batch_function(model)
+    from .nn.driver import explain_documents
+    from .nn.options import ExplainOptions
+
+    adapter = adapter_of(model)
+    # batch_size and progress also bound and show Score-CAM's / Ablation-CAM's passes
+    options = ExplainOptions.from_keywords(
+        {'batch_size': batch_size, 'progress': progress, **kwargs},
+        function='explain_predictions', unsupported=adapter.unsupported)
     total = _length(docs)
     _check_per_document(images, 'images', total)
     _check_per_document(tokens, 'tokens', total)
@@ -205,9 +201,10 @@ def explain_predictions(model: Any,
     start = 0
     try:
         for batch, size in iterate_batches(docs, batch_size):
-            explanations = explain_batch(
-                model, batch, images=_per_document(images, start, size, 'images'),
-                tokens=_per_document(tokens, start, size, 'tokens'), **kwargs)
+            explanations = explain_documents(
+                adapter, model, batch, options,
+                images=_per_document(images, start, size, 'images'),
+                tokens=_per_document(tokens, start, size, 'tokens'))
             start += size
             if bar is not None:
                 bar.update(size)

@@ -22,14 +22,23 @@ def test_demo_explains_real_photos_and_text(tmp_path):
     result = cli('demo', '-o', tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     assert 'report written to' in result.stdout
+    assert result.stdout.splitlines() == [            # only its own line (issue 18)
+        f'eli5-gradcam demo: report written to {tmp_path / "report.html"}']
+    assert result.stderr == ''
     report = (tmp_path / 'report.html').read_text()
     assert 'Egyptian cat' in report and 'espresso' in report
     assert report.count('data:image/png;base64,') >= 16          # 4 photos x (input + 3)
-    for photo in ('chelsea', 'coffee', 'astronaut', 'rocket'):
+    for photo, top1 in (('chelsea', 'Egyptian cat'), ('coffee', 'espresso'),
+                        ('rocket', 'missile'), ('camera', 'tripod')):
+        assert f'#1 {top1}: p=' in report             # photos the model gets right
         for rank in (1, 2, 3):
             with Image.open(tmp_path / f'{photo}_top{rank}.png') as image:
                 assert image.size == (224, 224)
     assert 'background-color: hsl(120' in report                  # highlighted tokens
+    assert report.count('<section>') == report.count('</section>') == 5
+    text = report[report.index('<h2>Text'):]
+    assert text.count('top features') == 4                        # one header per review
+    assert text.count('<table class="eli5-weights"') == 4          # and one table
 
 
 def test_help_and_bad_command():

@@ -9,7 +9,7 @@ import pytest
 from eli5_gradcam import _dispatch
 from eli5_gradcam._optional import import_optional
 
-FRAMEWORKS = ('torch', 'tensorflow', 'keras', 'jax', 'tf_keras')
+FRAMEWORKS = ('torch', 'tensorflow', 'keras', 'jax', 'tf_keras', 'ray', 'pyarrow')
 
 
 def run_python(code, **env):
@@ -138,3 +138,22 @@ def test_framework_of_reads_the_mro(modules, framework):
 def test_missing_optional_dependency_names_the_extra():
     with pytest.raises(ImportError, match=r"pip install 'eli5-gradcam\[torch\]'"):
         import_optional('no_such_module_here', 'torch')
+
+
+def test_the_ray_runner_without_ray_names_the_extra():
+    out = run_python("""
+        import sys
+
+        class Block:
+            def find_spec(self, name, path=None, target=None):
+                if name.split('.')[0] == 'ray':
+                    raise ImportError('blocked for this test: ' + name)
+                return None
+        sys.meta_path.insert(0, Block())
+        import eli5_gradcam
+        try:
+            import eli5_gradcam.ray
+        except ImportError as exc:
+            print('ERROR', exc)
+    """)
+    assert "pip install 'eli5-gradcam[ray]'" in out

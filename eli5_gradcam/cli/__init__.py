@@ -1,4 +1,4 @@
-"""The ``eli5-gradcam`` command line: ``demo`` and ``explain``.
+"""The ``eli5-gradcam`` command line: ``demo``, ``explain`` and ``explain-dataset``.
 
 Errors are one readable line on stderr and a non-zero exit status, never a
 traceback.
@@ -9,6 +9,7 @@ import argparse
 import sys
 from typing import List, Optional
 
+from .dataset import add_dataset_parser, run_dataset
 from .explain import add_explain_parser, run_explain
 
 __all__ = ['main', 'build_parser']
@@ -30,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument('-o', '--output', default='demo-output',
                       help='folder for the images and report (default: %(default)s)')
     add_explain_parser(commands)
+    add_dataset_parser(commands)
     return parser
 
 
@@ -45,6 +47,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         if args.command == 'demo':
             from ..demo import run_demo
             report = run_demo(args.output)
+        elif args.command == 'explain-dataset':
+            report = run_dataset(args)
         else:
             report = run_explain(args)
     except (ValueError, TypeError, ImportError, OSError, RuntimeError) as exc:

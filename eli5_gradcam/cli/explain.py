@@ -44,8 +44,12 @@ def add_explain_parser(commands: Any) -> None:
                         help="class names, one per line, or 'imagenet' for the 1,000 "
                              'ImageNet classes shipped with the package')
     parser.add_argument('--size', nargs=2, type=_side, metavar=('H', 'W'),
-                        help='resize images to H x W (default: the Keras model\'s input '
-                             'size, else 224 x 224)')
+                        help='resize images to H x W, squashing them when the aspect ratio '
+                             'differs (default: the Keras model\'s input size, else '
+                             '224 x 224)')
+    parser.add_argument('--crop', action='store_true',
+                        help='keep the aspect ratio: scale images to cover H x W and cut '
+                             'out the centre (as ImageNet preprocessing and the demo do)')
     parser.add_argument('--preprocess', choices=PREPROCESSING, default='imagenet',
                         help='pixel scaling: ImageNet mean/std on [0, 1], [0, 1], or raw '
                              '[0, 255] (default: %(default)s)')
@@ -116,7 +120,7 @@ def run_explain(args: argparse.Namespace) -> Path:
                                    relu=args.relu, counterfactual=args.counterfactual)
     for path in _progress(paths):
         document = load_document(path, size=size, preprocess=args.preprocess,
-                                 channels_first=channels_first)
+                                 channels_first=channels_first, crop=args.crop)
         expl = eli5.explain_prediction(model, document.array, image=document.image, **options)
         if expl.error:
             raise ValueError(f'{path}: {expl.error}')

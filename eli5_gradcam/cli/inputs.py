@@ -8,7 +8,10 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 from PIL import Image
 
-__all__ = ['IMAGE_SUFFIXES', 'PREPROCESSING', 'Document', 'expand_inputs', 'load_document']
+from ..nn.image import fit_image
+
+__all__ = ['IMAGE_SUFFIXES', 'PREPROCESSING', 'Document', 'expand_inputs', 'load_document',
+           'image_to_array']
 
 #: File endings taken from a folder (any file named directly is tried with Pillow).
 IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.bmp', '.gif', '.tif', '.tiff', '.webp', '.ppm')
@@ -56,7 +59,7 @@ def _pixels(image: Image.Image, preprocess: str) -> np.ndarray:
 
 
 def load_document(path: Path, *, size: Optional[Tuple[int, int]], preprocess: str,
-                  channels_first: bool) -> Document:
+                  channels_first: bool, crop: bool = False) -> Document:
     """Read one input file.
 
     Parameters
@@ -66,6 +69,9 @@ def load_document(path: Path, *, size: Optional[Tuple[int, int]], preprocess: st
         as it is (so saved with its batch axis of 1).
     size : (height, width), optional
         Resize images to this size.
+    crop : bool
+        Keep the aspect ratio and cut out the centre, rather than squash the
+        image to ``size`` (see :func:`eli5_gradcam.nn.image.fit_image`).
     preprocess : {'imagenet', 'unit', 'none'}
         Pixel scaling: ImageNet mean/std on [0, 1], [0, 1], or raw [0, 255].
     channels_first : bool
@@ -87,7 +93,27 @@ def load_document(path: Path, *, size: Optional[Tuple[int, int]], preprocess: st
     except OSError as exc:
         raise ValueError(f'input {str(path)!r} is not an image Pillow can read') from exc
     if size is not None:
-        image = image.resize((size[1], size[0]), resample=Image.Resampling.BILINEAR)
-    pixels = _pixels(image, preprocess).astype(np.float32)
-    array = pixels.transpose(2, 0, 1) if channels_first else pixels
+        image = fit_image(image, size, crop=crop)
+    array = image_to_array(image, preprocess=preprocess, channels_first=channels_first)
     return Document(path, array[np.newaxis], image)
+
+
+def image_to_array(image: Image.Image, *, preprocess: str, channels_first: bool) -> np.ndarray:
+    """An RGB picture as one model input, without the batch axis.
+
+    Parameters
+    ----------
+    image : PIL.Image.Image
+        An RGB image, already at the model's size.
+    preprocess : {'imagenet', 'unit', 'none'}
+        See :func:`load_document`.
+    channels_first : bool
+        ``(3, H, W)`` (PyTorch) rather than ``(H, W, 3)`` (Keras).
+
+    Returns
+    -------
+    numpy.ndarray
+        float32.
+    """
+    pixels = _pixels(image, preprocess).astype(np.float32)
+    return pixels.transpose(2, 0, 1) if channels_first else pixels

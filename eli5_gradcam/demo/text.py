@@ -1,8 +1,10 @@
 """The demo's text part: a small review classifier trained at demo time.
 
-No labelled text corpus ships offline, so the reviews are generated: neutral
-filler words and one or two opinion words that decide the label.  A
-PyTorch Embedding -> Conv1d -> max-pool classifier learns them in seconds.
+No labelled text corpus ships offline, so the reviews are generated: short
+sentences a person could write ("the acting was wonderful and the music quite
+unusual ."), built from templates, with one opinion word that decides the
+label.  A PyTorch Embedding -> Conv1d -> max-pool classifier learns them in
+seconds.
 """
 from __future__ import annotations
 
@@ -12,36 +14,73 @@ import numpy as np
 
 from .._optional import import_optional
 
-__all__ = ['POSITIVE', 'NEGATIVE', 'LABELS', 'PAD', 'make_reviews', 'Vocabulary',
+__all__ = ['POSITIVE', 'NEGATIVE', 'LABELS', 'PAD', 'TEMPLATES', 'make_reviews', 'Vocabulary',
            'train_classifier']
 
 POSITIVE = ('excellent', 'wonderful', 'delightful', 'superb', 'moving')
 NEGATIVE = ('awful', 'boring', 'dreadful', 'clumsy', 'tedious')
-FILLER = ('the', 'film', 'plot', 'was', 'a', 'and', 'acting', 'story', 'with', 'its',
-          'music', 'ending', 'cast', 'scenes', 'quite', 'really', 'director', 'every',
-          'of', 'this', 'script', 'camera', 'for', 'an', 'hour')
+#: What a review talks about.
+SUBJECTS = ('film', 'plot', 'acting', 'story', 'music', 'ending', 'cast', 'script',
+            'camera work', 'dialogue')
+#: Descriptions that say nothing for or against.
+NEUTRAL = ('new', 'familiar', 'simple', 'quiet', 'unusual', 'old-fashioned')
+#: Degree words, for or against alike.
+DEGREES = ('quite', 'really', 'rather', 'very', 'fairly')
+#: Review sentences: ``{opinion}`` decides the label, the other slots are neutral.
+TEMPLATES = (
+    'the {subject} was {degree} {opinion} .',
+    'the {subject} was {opinion} , and the {other} was {degree} {neutral} .',
+    'the {subject} was {opinion} from start to finish .',
+    'i found the {subject} {opinion} , but the {other} was {neutral} .',
+    'honestly , the {subject} felt {degree} {opinion} to me .',
+    'the {other} is {neutral} , and the {subject} is {opinion} .',
+    'all in all , the {subject} is {degree} {opinion} .',
+    'i thought the {subject} was {opinion} .',
+)
 LABELS = ['negative', 'positive']
 PAD = '<pad>'
 
 
-def make_reviews(count: int, seed: int, length: Tuple[int, int] = (6, 14)
-                 ) -> Tuple[List[List[str]], np.ndarray]:
-    """Generated reviews whose label is set by the opinion word they contain."""
+def _sentence(rng: np.random.Generator, opinion: str) -> List[str]:
+    subject, other = (str(s) for s in rng.choice(SUBJECTS, 2, replace=False))
+    text = str(rng.choice(TEMPLATES)).format(
+        subject=subject, other=other, opinion=opinion, neutral=str(rng.choice(NEUTRAL)),
+        degree=str(rng.choice(DEGREES)))
+    return text.split()
+
+
+def make_reviews(count: int, seed: int) -> Tuple[List[List[str]], np.ndarray]:
+    """Generated one-sentence reviews (as tokens); the opinion word sets the label.
+
+    Parameters
+    ----------
+    count : int
+    seed : int
+
+    Returns
+    -------
+    reviews : list of list of str
+        Lower-case words and punctuation, at most 14 tokens each.
+    labels : numpy.ndarray
+        1 (positive) or 0 (negative) per review.
+    """
     rng = np.random.default_rng(seed)
-    reviews, labels = [], rng.integers(0, 2, count)
-    for label in labels:
-        words = list(rng.choice(FILLER, rng.integers(*length)))
-        opinion = POSITIVE if label else NEGATIVE
-        words.insert(int(rng.integers(0, len(words) + 1)), str(rng.choice(opinion)))
-        reviews.append([str(w) for w in words])
+    labels = rng.integers(0, 2, count)
+    reviews = [_sentence(rng, str(rng.choice(POSITIVE if label else NEGATIVE)))
+               for label in labels]
     return reviews, labels
+
+
+def _words() -> List[str]:
+    parts = ' '.join(TEMPLATES + SUBJECTS + NEUTRAL + DEGREES + POSITIVE + NEGATIVE)
+    return sorted({word for word in parts.split() if not word.startswith('{')})
 
 
 class Vocabulary:
     """Token <-> id, with id 0 for padding."""
 
     def __init__(self) -> None:
-        self.words = [PAD] + sorted(set(FILLER + POSITIVE + NEGATIVE))
+        self.words = [PAD] + _words()
         self.index = {word: i for i, word in enumerate(self.words)}
 
     def encode(self, reviews: List[List[str]], length: int) -> np.ndarray:

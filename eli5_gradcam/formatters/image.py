@@ -160,6 +160,21 @@ def _as_rgba(image: object) -> Image.Image:
     return image.convert('RGBA')
 
 
+def _check_has_image(expl: Explanation) -> None:
+    """A named error for text and signal explanations, which have no image to draw on."""
+    targets = expl.targets or []
+    if any(getattr(t, 'weighted_spans', None) is not None for t in targets):
+        raise ValueError('expl explains a text, which has no image to draw on: show its '
+                         'highlighted tokens with eli5.format_as_html(expl) (in Jupyter '
+                         'eli5.show_prediction), or list them with eli5.format_as_text(expl)')
+    shapes = [np.shape(t.heatmap) for t in targets if getattr(t, 'heatmap', None) is not None]
+    if shapes and all(len(shape) != 2 for shape in shapes):
+        raise ValueError(f'expl explains a signal (heatmap of shape {shapes[0]}), which has '
+                         'no image to draw on: read its weights with eli5.format_as_text(expl),'
+                         ' eli5.format_as_dict(expl) or eli5.format_as_dataframe(expl), or '
+                         'plot expl.targets[0].heatmap along the signal')
+
+
 def _as_array(heatmap: object) -> np.ndarray:
     try:
         return np.asarray(heatmap)
@@ -275,6 +290,9 @@ def format_as_image(expl: Explanation,
     TypeError
         ``expl.image`` is not a PIL image, or a heatmap is not an array.
     ValueError
+        ``expl`` explains a text or a signal, which has no image (use
+        ``format_as_html``, ``format_as_text``, ``format_as_dict`` or
+        ``format_as_dataframe``).
         A heatmap is not 2-D or outside [-1, 1], ``alpha_limit`` is outside
         [0, 1], or ``target`` is not among the targets.
 
@@ -287,6 +305,8 @@ def format_as_image(expl: Explanation,
     """
     if not isinstance(expl, Explanation):
         raise TypeError(f'expl must be an eli5.base.Explanation; got {type(expl).__name__}')
+    if expl.image is None:
+        _check_has_image(expl)
     image = _as_rgba(expl.image)
     _check_alpha_limit(alpha_limit)
     if columns is not None and (isinstance(columns, bool) or

@@ -17,14 +17,14 @@ from ..nn.errors import library_fault
 from ..nn.guided import GUIDED_METHODS
 from ..nn.kinds import DocumentKind
 from ..nn.options import ExplainOptions
-from ..nn.targets import target_request
+from ..nn.targets import score_function_name, target_request
 from . import backend as backends
 from .cache import cached
 from .forward import Probe, StepPlan
 from .guided import no_relu_error, relu_layers
 from .layers import LayerRecord, final_activation, head_kind, resolve_layer
 
-__all__ = ['capture_keras', 'probe_model', 'make_plan', 'framework_message']
+__all__ = ['capture_keras', 'probe_model', 'make_plan', 'plan_for', 'framework_message']
 
 
 def framework_message(exc: BaseException) -> str:
@@ -41,12 +41,13 @@ def _model_failed(exc: Exception, docs: np.ndarray, doing: str) -> ValueError:
                       f'{docs.dtype}: {detail}')
 
 
-def probe_model(model: Any, docs: np.ndarray, output: Any) -> Probe:
+def probe_model(model: Any, docs: np.ndarray, output: Any,
+                needs_outputs: bool = True) -> Probe:
     """Every layer's output shape on ``docs``' signature (cached per model and signature)."""
     module = backends.backend_module(model)
 
     def build() -> Probe:
-        recorder = Probe(model, output)
+        recorder = Probe(model, output, needs_outputs)
         try:
             module.probe(model, docs, recorder)
         except Exception as exc:  # framework errors, whatever their class
@@ -54,7 +55,7 @@ def probe_model(model: Any, docs: np.ndarray, output: Any) -> Probe:
                 raise
             raise _model_failed(exc, docs, 'cannot run') from exc
         return recorder
-    key = ('probe', docs.shape, str(docs.dtype), repr(output))
+    key = ('probe', docs.shape, str(docs.dtype), repr(output), needs_outputs)
     return cached(model, key, build)
 
 
@@ -69,7 +70,8 @@ def _records(model: Any, recorder: Probe, kind: DocumentKind,
              options: ExplainOptions) -> Tuple[LayerRecord, ...]:
     """The explained layers' records (``layer=[...]`` gives several)."""
     items = options.layer if isinstance(options.layer, tuple) else (options.layer,)
-    return tuple(resolve_layer(model, item, recorder.records, kind.spatial_ndim)
+    return tuple(resolve_layer(model, item, recorder.records, kind.spatial_ndim,
+                                kind.image_hw)
                  for item in items)
 
 
@@ -86,11 +88,11 @@ def make_plan(model: Any, recorder: Probe, kind: DocumentKind,
     relus = relu_layers(model) if guided else ()
     if guided and not relus:
         raise no_relu_error(options.method)
-    n_outputs = _n_outputs(recorder.output_shape)
+    n_outputs = _n_outputs(recorder.output_shape) if options.needs_outputs else 0
     leaves = [r for r in recorder.records if not r.is_model]
     last = leaves[-1] if leaves else None
     activation = None
-    if last is not None and last.shape == recorder.output_shape:
+    if n_outputs and last is not None and last.shape == recorder.output_shape:
         activation = final_activation(last.layer)
     head = head_kind(last.layer) if (last is not None and activation is not None
                                      and options.score == 'auto') else None
@@ -98,9 +100,22 @@ def make_plan(model: Any, recorder: Probe, kind: DocumentKind,
                     head=last.layer if head and last is not None else None, head_kind=head,
                     output=options.output, n_outputs=n_outputs, layer_shape=_shape(record),
                     probabilities=activation is not None, final_activation=activation,
+                    functions=options.score_functions,
                     more_layers=tuple((r.layer, r.path, _shape(r)) for r in records[1:]),
                     guided=guided, relu_layers=relus,
                     counterfactual=guided and options.counterfactual)
+
+
+def plan_for(model: Any, docs: np.ndarray, kind: DocumentKind,
+             options: ExplainOptions) -> StepPlan:
+    """The cached :class:`StepPlan` of this call (probing the model once per signature)."""
+    recorder = probe_model(model, docs, options.output, options.needs_outputs)
+    guided = options.method in GUIDED_METHODS
+    return cached(model, ('plan', docs.shape, str(docs.dtype), repr(options.output),
+                          options.score, options.layer_key, kind.spatial_ndim,
+                          options.needs_outputs, guided, guided and options.counterfactual),
+                  lambda: make_plan(model, recorder, kind, options),
+                  functions=options.score_functions)
 
 
 def capture_keras(model: Any, docs: np.ndarray, kind: DocumentKind,
@@ -124,12 +139,7 @@ def capture_keras(model: Any, docs: np.ndarray, kind: DocumentKind,
     -------
     LayerCapture
     """
-    recorder = probe_model(model, docs, options.output)
-    guided = options.method in GUIDED_METHODS
-    plan = cached(model, ('plan', docs.shape, str(docs.dtype), repr(options.output),
-                          options.score, options.layer_key, kind.spatial_ndim, guided,
-                          guided and options.counterfactual),
-                  lambda: make_plan(model, recorder, kind, options))
+    plan = plan_for(model, docs, kind, options)
     request = target_request(plan.n_outputs, targets=options.targets,
                              top_targets=options.top_targets,
                              target_names=options.target_names)
@@ -157,4 +167,6 @@ def capture_keras(model: Any, docs: np.ndarray, kind: DocumentKind,
         more_layers=tuple(layers[1:]),
         input_gradients=(None if result.input_gradients is None
                          else np.asarray(result.input_gradients, np.float32)),
+        function_names=tuple(score_function_name(function, position)
+                             for position, function in enumerate(plan.functions)),
     )

@@ -1,9 +1,12 @@
 """The documents of a Keras explanation: checked and converted to what the model takes."""
 from __future__ import annotations
 
-from typing import Any, Optional, Tuple
+from typing import Any, List, Optional, Tuple
 
 import numpy as np
+from PIL import Image
+
+from ..nn.doc_checks import check_token_ids, missing_batch_advice, pil_doc_error
 
 __all__ = ['check_docs']
 
@@ -29,6 +32,8 @@ def _matches(shape: Tuple[int, ...], expected: Tuple[Optional[int], ...]) -> boo
 
 
 def _as_array(docs: Any) -> np.ndarray:
+    if isinstance(docs, Image.Image):
+        raise pil_doc_error(channels_first=False)
     if isinstance(docs, (str, bytes, dict)) or docs is None:
         raise TypeError('doc must be a numeric array with a batch axis (pixels, token ids, '
                         f'a signal); got {type(docs).__name__}')
@@ -57,13 +62,23 @@ def _as_array(docs: Any) -> np.ndarray:
 def _check_shape(array: np.ndarray, expected: Optional[Tuple[Optional[int], ...]]) -> None:
     if expected is None or _matches(array.shape, expected):
         return
+    if _matches((1,) + array.shape, expected):
+        advice = missing_batch_advice(array.shape, channels_first=False) or (
+            f'doc {array.shape} has no batch axis: pass doc[None] for a batch of one')
+        raise ValueError(f'{advice} (the model expects input of shape {expected})')
+    if array.ndim == 3 and _matches((1,) + np.moveaxis(array, 0, -1).shape, expected):
+        raise ValueError(f'{missing_batch_advice(array.shape, channels_first=False)} (the '
+                         f'model expects input of shape {expected})')
     moved = np.moveaxis(array, 1, -1).shape if array.ndim == 4 else None
     if moved is not None and _matches(moved, expected):
         raise ValueError(f'doc has shape {array.shape}, which looks channels-first, but '
                          f'the model expects channels-last input {expected}; pass '
                          'np.moveaxis(doc, 1, -1)')
+    unbatched = (missing_batch_advice(array.shape, channels_first=False)
+                 if array.ndim == len(expected) - 1 else None)
     raise ValueError(f'doc has shape {array.shape} but the model expects input of shape '
-                     f'{expected} (None: any size)')
+                     f'{expected} (None: any size)'
+                     + ('' if unbatched is None else f'; {unbatched}'))
 
 
 def _cast(array: np.ndarray, dtype: Optional[str]) -> np.ndarray:
@@ -80,6 +95,35 @@ def _cast(array: np.ndarray, dtype: Optional[str]) -> np.ndarray:
     if dtype and dtype.startswith('float'):
         return array.astype(dtype)
     return array.astype(np.int32)
+
+
+def _embeddings_reading_input(model: Any) -> List[Any]:
+    """Embedding layers called directly on the model's (single) input tensor."""
+    inputs = getattr(model, 'inputs', None)
+    if not isinstance(inputs, (list, tuple)) or len(inputs) != 1:
+        return []
+    found = []
+    for layer in getattr(model, 'layers', None) or []:
+        if 'Embedding' not in [cls.__name__ for cls in type(layer).__mro__] or not hasattr(
+                layer, 'input_dim'):
+            continue
+        for node in getattr(layer, '_inbound_nodes', None) or []:
+            tensors = getattr(node, 'input_tensors', None)   # tf_keras: maybe one tensor
+            if not isinstance(tensors, (list, tuple)):
+                tensors = [tensors]
+            if any(tensor is inputs[0] for tensor in tensors):
+                found.append(layer)
+                break
+    return found
+
+
+def _check_vocabulary(model: Any, array: np.ndarray) -> None:
+    """Token ids must index each embedding that reads them (JAX would clamp them silently)."""
+    if not np.issubdtype(array.dtype, np.integer):
+        return
+    for layer in _embeddings_reading_input(model):
+        check_token_ids(int(array.min()), int(array.max()), vocabulary=int(layer.input_dim),
+                        layer=str(layer.name))
 
 
 def check_docs(model: Any, docs: Any) -> np.ndarray:
@@ -99,4 +143,6 @@ def check_docs(model: Any, docs: Any) -> np.ndarray:
     array = _as_array(docs)
     shape, dtype = _expected_input(model)
     _check_shape(array, shape)
-    return np.ascontiguousarray(_cast(array, dtype))
+    cast = np.ascontiguousarray(_cast(array, dtype))
+    _check_vocabulary(model, cast)
+    return cast

@@ -16,20 +16,25 @@ from ..nn.driver import capture_documents, explain_documents, explain_one
 from ..nn.errors import ModelNotSupported
 from ..nn.kinds import DocumentKind
 from ..nn.options import ExplainOptions, with_options_signature
+from ..nn.perturbation import GRADIENT_FREE
 from .capture import capture_keras
+from .predict import predict_scores
 from .documents import check_docs
+from .layers import sublayers
+from .passes import ablated_scores, forward_capture, masked_scores
 
 __all__ = ['KERAS', 'KerasAdapter', 'explain_prediction_keras', 'explain_batch_keras',
            'capture_batch']
 
 #: Options the Keras adapter does not take.
-UNSUPPORTED = ('reshape',)
+UNSUPPORTED: Tuple[str, ...] = ('reshape', 'input_key')
 
 
 class KerasAdapter:
     """The framework work of an explanation, for :func:`~eli5_gradcam.nn.driver.explain_documents`."""
 
     channels_first = False
+    unsupported: Tuple[str, ...] = UNSUPPORTED
 
     def name(self, model: Any) -> str:
         """The model's name."""
@@ -40,10 +45,11 @@ class KerasAdapter:
         if not getattr(model, 'built', True):
             raise ModelNotSupported('the model is not built (it has no weights yet): call '
                                     'it on data, or load trained weights, before explaining it')
-        if not getattr(model, 'layers', None):
+        if not sublayers(model):
             raise ModelNotSupported('the model has no layers')
 
-    def documents(self, model: Any, docs: Any) -> Tuple[np.ndarray, Tuple[int, ...]]:
+    def documents(self, model: Any, docs: Any, options: ExplainOptions
+                  ) -> Tuple[np.ndarray, Tuple[int, ...]]:
         """See :func:`.documents.check_docs`."""
         batch = check_docs(model, docs)
         return batch, tuple(batch.shape)
@@ -52,10 +58,37 @@ class KerasAdapter:
         """The documents are numpy already."""
         return np.asarray(batch)
 
+    def padding(self, batch: Any) -> Optional[np.ndarray]:
+        """Keras documents carry no attention mask."""
+        return None
+
+    def offsets(self, batch: Any) -> Optional[np.ndarray]:
+        """Keras documents carry no offsets."""
+        return None
+
     def capture(self, model: Any, batch: Any, kind: DocumentKind,
                 options: ExplainOptions) -> LayerCapture:
-        """See :func:`.capture.capture_keras`."""
+        """See :func:`.capture.capture_keras`; :func:`.passes.forward_capture`
+        (no backward pass) for the gradient-free methods."""
+        if options.method in GRADIENT_FREE:
+            return forward_capture(model, batch, kind, options)
         return capture_keras(model, batch, kind, options)
+
+    def masked_scores(self, model: Any, batch: Any, item: int, masks: np.ndarray,
+                      kind: DocumentKind, options: ExplainOptions) -> np.ndarray:
+        """See :func:`.passes.masked_scores`."""
+        return masked_scores(model, batch, item, masks, kind, options)
+
+    def ablated_scores(self, model: Any, batch: Any, item: int, channels: np.ndarray,
+                       kind: DocumentKind, options: ExplainOptions, *,
+                       whole: bool) -> np.ndarray:
+        """See :func:`.passes.ablated_scores`."""
+        return ablated_scores(model, batch, item, channels, kind, options, whole=whole)
+
+    def predict(self, model: Any, docs: Any, options: ExplainOptions) -> np.ndarray:
+        """The model's scores ``(batch, outputs)`` on ``docs``, no gradients (metrics);
+        see :func:`.predict.predict_scores`."""
+        return predict_scores(model, docs, options)
 
 
 #: The adapter instance the public functions use.
@@ -64,6 +97,7 @@ KERAS = KerasAdapter()
 
 @with_options_signature(skip=UNSUPPORTED)
 def explain_prediction_keras(model: Any, doc: Any, *, image: Any = None, tokens: Any = None,
+                             text: Optional[str] = None, offsets: Any = None,
                              **options: Any) -> Explanation:
     """Explain a Keras model's prediction on one document with Grad-CAM.
 
@@ -80,16 +114,26 @@ def explain_prediction_keras(model: Any, doc: Any, *, image: Any = None, tokens:
     doc : array-like
         One document with a batch axis: ``(1, H, W, C)`` image (channels
         last, as Keras), ``(1, L)`` token ids, ``(1, L, C)`` signal...
-        A numpy array, list, or a TensorFlow / torch / JAX tensor.
+        A numpy array, list, or a TensorFlow / torch / JAX tensor.  Integer
+        pixels (``uint8``) are cast to the model's float input dtype, as Keras
+        does: preprocess them as the model was trained.  Token ids are
+        checked against the vocabulary of the embedding that reads them.
     image : PIL.Image.Image, optional
         Picture to overlay (an image explanation); default: drawn from ``doc``
-        when it is image-shaped.
+        when it is image-shaped.  It shows the view ``doc`` shows, at its size
+        or scaled; another aspect ratio is an error.
     tokens : list of str, optional
         One token per position of ``doc`` (a text explanation).
+    text : str, optional
+        The original text, with ``offsets``: highlight it at the right
+        characters (see :mod:`eli5_gradcam.nn.words`); tokens may be left out.
+    offsets : array-like, optional
+        ``(length, 2)`` character offsets of the tokens in ``text``.
     **options
         ``targets``, ``top_targets``, ``target_names``, ``layer``, ``method``,
         ``relu``, ``counterfactual``, ``score``, ``output``, ``pad_value``,
-        ``pad_token``, ``padding``, ``interpolation_kind``: see
+        ``pad_token``, ``padding``, ``interpolation_kind``, ``batch_size``,
+        ``scorecam_maps``, ``progress``: see
         :class:`~eli5_gradcam.nn.options.ExplainOptions`.  For Keras,
         ``layer`` is a name, a path into a nested model
         (``'resnet50/conv5_block3_out'``), an index into ``model.layers`` or a
@@ -126,7 +170,7 @@ def explain_prediction_keras(model: Any, doc: Any, *, image: Any = None, tokens:
     """
     return explain_one(KERAS, model, doc, ExplainOptions.from_keywords(
         options, function='explain_prediction', unsupported=UNSUPPORTED),
-        image=image, tokens=tokens)
+        image=image, tokens=tokens, text=text, offsets=offsets)
 
 
 @with_options_signature(skip=UNSUPPORTED)

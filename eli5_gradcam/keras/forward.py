@@ -13,12 +13,12 @@ from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 import numpy as np
 
 from ..nn.outputs import select_output
-from ..nn.targets import TargetRequest
+from ..nn.targets import TargetRequest, score_function_name
 from .layers import LayerRecord, is_model, walk_layers
 from .patching import OutputHook
 
-__all__ = ['StepPlan', 'StepResult', 'Probe', 'Tap', 'is_tensor', 'pick_output', 'shape_of',
-           'step_key']
+__all__ = ['StepPlan', 'StepResult', 'Probe', 'Tap', 'BackendOps', 'is_tensor', 'pick_output',
+           'shape_of', 'step_key']
 
 @dataclass(frozen=True)
 class StepPlan:
@@ -53,6 +53,8 @@ class StepPlan:
         The layers a guided pass overrides.
     counterfactual : bool
         The guided input gradients are those of the negated scores.
+    functions : tuple of callable
+        Score-function targets: one score column each, after the outputs.
     """
 
     layer: Any
@@ -68,6 +70,7 @@ class StepPlan:
     guided: bool = False
     relu_layers: Tuple[Any, ...] = ()
     counterfactual: bool = False
+    functions: Tuple[Callable[[Any], Any], ...] = ()
 
     @property
     def explained(self) -> Tuple[Tuple[Any, str, Tuple[int, ...]], ...]:
@@ -121,7 +124,7 @@ def output_names_of(model: Any) -> Optional[List[str]]:
 class Probe:
     """Hooks that record every layer's output shape, in completion order."""
 
-    def __init__(self, model: Any, output: Any) -> None:
+    def __init__(self, model: Any, output: Any, needs_outputs: bool = True) -> None:
         self.paths: Dict[int, str] = {}
         self.layers: List[Any] = []
         for path, layer in walk_layers(model):
@@ -129,6 +132,7 @@ class Probe:
                 self.paths[id(layer)] = path
                 self.layers.append(layer)
         self.output = output
+        self.needs_outputs = needs_outputs
         self.output_names = output_names_of(model)
         self.records: List[LayerRecord] = []
         self.output_shape: Optional[Tuple[Optional[int], ...]] = None
@@ -146,6 +150,8 @@ class Probe:
     def finish(self, outputs: Any) -> None:
         """Record the shape of the explained output (a bad ``output=`` is kept in
         ``output_error`` too, so that it is not mistaken for the model failing)."""
+        if not self.needs_outputs:           # only score functions are explained
+            return
         try:
             selected = pick_output(outputs, self.output, self.output_names)
         except (ValueError, TypeError) as exc:
@@ -210,28 +216,56 @@ class Tap:
             hooks.append((self.plan.head, self._head_hook))
         return hooks
 
-    def scores(self, outputs: Any,
-               reshape: Callable[[Any, Tuple[int, ...]], Any]) -> Tuple[Any, Any]:
-        """The scores to differentiate ``(batch, outputs)`` and the probabilities.
+    def scores(self, outputs: Any, ops: 'BackendOps') -> Tuple[Any, Any]:
+        """The scores to differentiate ``(batch, outputs + functions)`` and the
+        probabilities ``(batch, outputs)``.
 
         Parameters
         ----------
         outputs : the model's outputs
-        reshape : callable
-            The backend's reshape.
+        ops : BackendOps
+            The backend's reshape, concatenation and float32 cast.
         """
-        selected = pick_output(outputs, self.plan.output, self.output_names)
-        shape = (self.plan.layer_shape[0], self.plan.n_outputs)
-        selected = reshape(selected, shape)
-        probabilities = selected if self.plan.probabilities else None
-        if self.plan.head_kind is None or self.logits is None:
-            return selected, probabilities
-        return reshape(self.logits, shape), probabilities
+        batch = self.plan.layer_shape[0]
+        parts, probabilities = [], None
+        if self.plan.n_outputs:
+            selected = pick_output(outputs, self.plan.output, self.output_names)
+            shape = (batch, self.plan.n_outputs)
+            selected = ops.reshape(selected, shape)
+            probabilities = selected if self.plan.probabilities else None
+            use_logits = self.plan.head_kind is not None and self.logits is not None
+            parts.append(ops.float32(ops.reshape(self.logits, shape) if use_logits
+                                     else selected))
+        for position, function in enumerate(self.plan.functions):
+            parts.append(ops.float32(_score_column(function, outputs, batch, position, ops)))
+        return (parts[0] if len(parts) == 1 else ops.concat(parts)), probabilities
+
+
+@dataclass(frozen=True)
+class BackendOps:
+    """The few tensor operations :meth:`Tap.scores` needs, in a backend's ops."""
+
+    reshape: Callable[[Any, Tuple[int, ...]], Any]
+    concat: Callable[[List[Any]], Any]
+    float32: Callable[[Any], Any]
+
+
+def _score_column(function: Callable[[Any], Any], outputs: Any, batch: int, position: int,
+                  ops: BackendOps) -> Any:
+    """One score function's ``(batch, 1)`` column, or a named error."""
+    column = function(outputs)
+    shape = shape_of(column)
+    if shape is None or tuple(shape) not in ((batch,), (batch, 1)):
+        raise ValueError(f'targets: the score function '
+                         f'{score_function_name(function, position)!r} returned '
+                         f'{"shape " + str(tuple(shape)) if shape else type(column).__name__};'
+                         f' it must return one score per document, shape ({batch},)')
+    return ops.reshape(column, (batch, 1))
 
 
 def step_key(backend: str, plan: StepPlan, docs: np.ndarray, request: TargetRequest) -> Tuple:
     """Cache key of the compiled step of ``backend`` for this call: it is
     traced once per (layer, input signature, score mode, output, targets)."""
     return (backend, tuple(path for _, path, _ in plan.explained), docs.shape,
-            str(docs.dtype), plan.head_kind, plan.output, request.key, plan.guided,
-            plan.counterfactual)
+            str(docs.dtype), plan.head_kind, plan.output, plan.n_outputs, request.key,
+            plan.guided, plan.counterfactual)

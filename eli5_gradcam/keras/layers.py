@@ -11,7 +11,7 @@ from typing import Any, List, Optional, Sequence, Tuple
 
 from ..nn.errors import ModelNotSupported
 
-__all__ = ['LayerRecord', 'is_model', 'walk_layers', 'resolve_layer', 'choose_layer',
+__all__ = ['LayerRecord', 'is_model', 'sublayers', 'walk_layers', 'resolve_layer', 'choose_layer',
            'final_activation', 'head_kind']
 
 #: How many candidate names an error message lists.
@@ -49,16 +49,31 @@ def is_model(layer: object) -> bool:
     return 'Model' in _class_names(layer) and isinstance(getattr(layer, 'layers', None), list)
 
 
+def sublayers(layer: Any) -> List[Any]:
+    """The layers directly inside ``layer``: a model's ``layers``, or the layers a
+    custom Keras 3 layer holds as attributes (``_flatten_layers``)."""
+    flatten = getattr(layer, '_flatten_layers', None)
+    if callable(flatten) and not isinstance(getattr(layer, 'layers', None), list):
+        return list(flatten(include_self=False, recursive=False))
+    if isinstance(getattr(layer, 'layers', None), list):
+        return list(layer.layers)
+    return list(flatten(include_self=False, recursive=False)) if callable(flatten) else []
+
+
 def walk_layers(model: Any) -> List[Tuple[str, Any]]:
-    """Every layer of ``model`` with its path, nested models included (depth first)."""
+    """Every layer inside ``model`` with its path, depth first: nested models and
+    the layers inside custom layers (``'block1/conv'``), at any depth."""
     found: List[Tuple[str, Any]] = []
+    seen = {id(model)}
 
     def visit(container: Any, prefix: str) -> None:
-        for layer in container.layers:
+        for layer in sublayers(container):
+            if id(layer) in seen:
+                continue
+            seen.add(id(layer))
             path = f'{prefix}{layer.name}'
             found.append((path, layer))
-            if is_model(layer):
-                visit(layer, path + '/')
+            visit(layer, path + '/')
     visit(model, '')
     return found
 
@@ -84,7 +99,24 @@ def _suitable(record: LayerRecord, spatial_ndim: Optional[int]) -> bool:
     return size > 1
 
 
-def choose_layer(records: Sequence[LayerRecord], spatial_ndim: Optional[int]) -> LayerRecord:
+#: The automatic choice for an image skips maps whose height/width ratio is
+#: further than this factor from the image's: they are not a grid over it
+#: (an attention layer's ``(tokens, heads, features)`` output is rank 4 too).
+ASPECT_TOLERANCE = 2.0
+
+
+def _over_the_image(record: LayerRecord, image_hw: Optional[Tuple[int, int]]) -> bool:
+    if image_hw is None or record.shape is None or len(record.shape) != 4:
+        return True
+    height, width = (int(s or 0) for s in record.shape[1:3])
+    if not (height and width and image_hw[0] and image_hw[1]):
+        return True
+    ratio = (height / width) / (image_hw[0] / image_hw[1])
+    return 1.0 / ASPECT_TOLERANCE <= ratio <= ASPECT_TOLERANCE
+
+
+def choose_layer(records: Sequence[LayerRecord], spatial_ndim: Optional[int],
+                 image_hw: Optional[Tuple[int, int]] = None) -> LayerRecord:
     """The last layer (in execution order) whose output has spatial extent.
 
     Parameters
@@ -94,6 +126,9 @@ def choose_layer(records: Sequence[LayerRecord], spatial_ndim: Optional[int]) ->
     spatial_ndim : int or None
         Spatial axes the layer's output must have (batch and channels
         excluded): 2 for images, 1 for text and signals, None for any.
+    image_hw : (int, int), optional
+        ``(height, width)`` of an image input: maps whose aspect ratio is not
+        the image's (within :data:`ASPECT_TOLERANCE`) are not chosen.
 
     Returns
     -------
@@ -105,7 +140,7 @@ def choose_layer(records: Sequence[LayerRecord], spatial_ndim: Optional[int]) ->
         No layer has such an output: Grad-CAM cannot explain the model.
     """
     for record in reversed(records):
-        if _suitable(record, spatial_ndim):
+        if _suitable(record, spatial_ndim) and _over_the_image(record, image_hw):
             return record
     seen = ', '.join(f'{r.path} {r.shape}' for r in records[-SHOWN:])
     wanted = f'{spatial_ndim}-D ' if spatial_ndim is not None else ''
@@ -116,7 +151,8 @@ def choose_layer(records: Sequence[LayerRecord], spatial_ndim: Optional[int]) ->
 
 
 def resolve_layer(model: Any, layer: object, records: Sequence[LayerRecord],
-                  spatial_ndim: Optional[int]) -> LayerRecord:
+                  spatial_ndim: Optional[int],
+                  image_hw: Optional[Tuple[int, int]] = None) -> LayerRecord:
     """Find the layer the user named.
 
     Parameters
@@ -129,13 +165,15 @@ def resolve_layer(model: Any, layer: object, records: Sequence[LayerRecord],
         From a probe run.
     spatial_ndim : int or None
         See :func:`choose_layer`.
+    image_hw : (int, int), optional
+        ``(height, width)`` of an image input, see :func:`choose_layer`.
 
     Returns
     -------
     LayerRecord
     """
     if layer is None:
-        return choose_layer(records, spatial_ndim)
+        return choose_layer(records, spatial_ndim, image_hw)
     tree = walk_layers(model)
     target: Any
     if isinstance(layer, bool):

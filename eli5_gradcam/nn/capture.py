@@ -42,7 +42,7 @@ class LayerArrays:
 
 @dataclass(frozen=True)
 class LayerCapture:
-    """One forward pass and its gradients, as numpy arrays on the CPU.
+    """One forward pass and its gradients (or extra passes), as numpy arrays on the CPU.
 
     This is the whole contract between an adapter (``keras/``, ``pytorch/``)
     and the framework-agnostic core: the adapter runs the model once and fills
@@ -53,9 +53,11 @@ class LayerCapture:
     ----------
     activations : numpy.ndarray
         ``(batch, *spatial, channels)``: the chosen layer's output, channels last.
-    gradients : numpy.ndarray
+    gradients : numpy.ndarray or None
         ``(batch, targets, *spatial, channels)``: the gradient of each
-        target's score with respect to ``activations``.
+        target's score with respect to ``activations``.  None when the
+        method uses no gradient (``'eigencam'``, ``'scorecam'``,
+        ``'ablationcam'``): the adapter then runs no backward pass.
     scores : numpy.ndarray
         ``(batch, outputs)``: the scores that were differentiated.
     targets : numpy.ndarray
@@ -78,10 +80,19 @@ class LayerCapture:
         gradient of each target's score with respect to the input, channels
         last (the negated score's with ``counterfactual=True``), from the same
         pass; given for ``method='guided-backprop'`` and ``'guided-gradcam'``.
+    function_names : tuple of str
+        Names of the score-function targets, whose scores are the last
+        ``len(function_names)`` columns of ``scores`` (after the model's outputs).
+    channel_scores : numpy.ndarray, optional
+        ``(batch, targets, channels)``, for Score-CAM and Ablation-CAM: each
+        target's score (the same kind as ``scores``) with one channel of the
+        layer perturbed, from extra forward passes (Score-CAM: the input
+        masked by the channel's map; Ablation-CAM: the channel zeroed).  NaN
+        for channels that were not evaluated (``scorecam_maps=k``).
     """
 
     activations: np.ndarray
-    gradients: np.ndarray
+    gradients: Optional[np.ndarray]
     scores: np.ndarray
     targets: np.ndarray
     layer_name: str
@@ -90,6 +101,8 @@ class LayerCapture:
     probabilities: Optional[np.ndarray] = None
     more_layers: Tuple[LayerArrays, ...] = ()
     input_gradients: Optional[np.ndarray] = None
+    function_names: Tuple[str, ...] = ()
+    channel_scores: Optional[np.ndarray] = None
 
     def __post_init__(self) -> None:
         if self.final_activation not in FINAL_ACTIVATIONS + (None,):
@@ -118,6 +131,11 @@ class LayerCapture:
         return SCORE_NAMES[self.final_activation if self.logits else None]
 
     @property
+    def n_outputs(self) -> int:
+        """The model's outputs among the columns of ``scores``."""
+        return int(self.scores.shape[1]) - len(self.function_names)
+
+    @property
     def is_regression(self) -> bool:
         """One output and no final softmax or sigmoid: a regression value."""
-        return self.scores.shape[1] == 1 and self.final_activation is None
+        return self.n_outputs == 1 and self.final_activation is None

@@ -30,10 +30,12 @@ from .gradcam import METHOD_TITLES, normalize_heatmaps
 from .image import doc_to_image
 from .kinds import KINDS
 from .maps import capture_heatmaps
+from .perturbation import evidence_source
 from .options import ExplainOptions
 from .targets import target_labels
 from .text import (TokenLayout, as_tokens, padding_mask, resize_heatmap, strip_padding,
                    token_feature_weights, token_layout, weighted_spans)
+from .words import check_offsets, word_layout, word_weights, words_from_offsets
 
 __all__ = ['GradCAMExplanation', 'explain_capture', 'not_supported',
            'position_feature_weights', 'TOP_POSITIONS', 'STRONGEST_TOKENS']
@@ -133,7 +135,8 @@ def _method_text(capture: LayerCapture, options: ExplainOptions) -> str:
     score = f"each target's {capture.score_name}"
     if options.method == 'guided-backprop':
         return f'{title}: the guided gradient of {score} with respect to the input pixels.'
-    text = f'{title} on {_layers_text(capture)}, from the gradient of {score}'
+    text = (f'{title} on {_layers_text(capture)}, '
+            f'{evidence_source(options.method, capture.score_name)}')
     if options.method == 'guided-gradcam':
         text += (", upsampled to the input's pixels and multiplied by the guided gradient "
                  'of the input')
@@ -173,12 +176,23 @@ class Documents:
         One token list per document (text kind).
     channels_first : bool, optional
         Layout of image ``docs``; guessed when None.
+    padding : numpy.ndarray, optional
+        ``(batch, length)`` bool, True at padding (from an ``attention_mask``):
+        removed from text explanations.
+    texts : sequence of str or None, optional
+        The original text of each document: with ``offsets``, the
+        explanation highlights it (see :mod:`.words`).
+    offsets : sequence, optional
+        Each document's ``(length, 2)`` character offsets of its tokens.
     """
 
     docs: Optional[np.ndarray] = None
     images: Optional[Sequence[Optional[Image.Image]]] = None
     tokens: Optional[Sequence[object]] = None
     channels_first: Optional[bool] = None
+    padding: Optional[np.ndarray] = None
+    texts: Optional[Sequence[Optional[str]]] = None
+    offsets: Optional[Sequence[Any]] = None
 
 
 def _image_of(documents: Documents, item: int) -> Optional[Image.Image]:
@@ -191,17 +205,48 @@ def _image_of(documents: Documents, item: int) -> Optional[Image.Image]:
     return None
 
 
+def _item(values: Any, item: int) -> Any:
+    return None if values is None else values[item]
+
+
 def _text_maps(raw: np.ndarray, documents: Documents, item: int, options: ExplainOptions
                ) -> Tuple[np.ndarray, List[str], TokenLayout]:
-    """One document's maps resized to its tokens, padding removed, normalised."""
-    if documents.tokens is None:
+    """One document's maps on its tokens (or the words of its text), padding removed."""
+    text, offsets = _item(documents.texts, item), _item(documents.offsets, item)
+    tokens = _item(documents.tokens, item)
+    if text is not None and offsets is None:
+        raise ValueError('text= needs the tokens\' character offsets: pass offsets= (a fast '
+                         "tokenizer's offset_mapping) or a doc mapping with 'offset_mapping'")
+    if tokens is None and text is None:
         raise ValueError('tokens are required for a text explanation')
-    tokens = as_tokens(documents.tokens[item])
+    if tokens is not None:
+        tokens = as_tokens(tokens)
+    if text is not None:
+        length = len(tokens) if tokens is not None else (
+            np.shape(documents.docs[item])[-1] if documents.docs is not None
+            else np.shape(offsets)[-2])
+        offsets = check_offsets(offsets, int(length), text)
+        if tokens is None:
+            tokens = [text[start:end] for start, end in offsets.tolist()]
     heatmaps = resize_heatmap(raw, len(tokens), options.interpolation_kind)
+    mask = np.zeros(len(tokens), dtype=bool)
+    if documents.padding is not None:
+        given = np.asarray(documents.padding[item]).reshape(-1)
+        if given.shape[0] != len(tokens):
+            raise ValueError(f'tokens: document {item} has {len(tokens)} tokens but its '
+                             f'attention_mask has {given.shape[0]} positions')
+        mask |= given
     if options.pad_value is not None or options.pad_token is not None:
-        mask = padding_mask(tokens, doc=None if documents.docs is None else documents.docs[item],
-                            pad_value=options.pad_value, pad_token=options.pad_token,
-                            padding=options.padding)
+        mask |= padding_mask(tokens, doc=_item(documents.docs, item),
+                             pad_value=options.pad_value, pad_token=options.pad_token,
+                             padding=options.padding)
+    if text is not None:
+        words = words_from_offsets(text, offsets, mask)
+        heatmaps = normalize_heatmaps(word_weights(heatmaps, words), spatial_ndim=1,
+                                      relu=options.relu)
+        strings, layout = word_layout(text, words)
+        return heatmaps, strings, layout
+    if mask.any():
         tokens, heatmaps = strip_padding(tokens, heatmaps, mask)
     heatmaps = normalize_heatmaps(heatmaps, spatial_ndim=1, relu=options.relu)
     return heatmaps, tokens, token_layout(tokens)
@@ -218,7 +263,7 @@ def _target_explanation(capture: LayerCapture, item: int, index: int, label: Any
                                other=fewer_feature_weights(features, STRONGEST_TOKENS))
     else:
         features, spans = position_feature_weights(heatmap), None
-    proba = (None if capture.probabilities is None
+    proba = (None if capture.probabilities is None or index >= capture.n_outputs
              else float(capture.probabilities[item, index]))
     return TargetExplanation(target=label, feature_weights=features, proba=proba,
                              score=float(capture.scores[item, index]),
@@ -275,12 +320,12 @@ def explain_capture(capture: LayerCapture,
         raise ValueError(f'kind must be one of {KINDS}; got {kind!r}')
     _check_layer_rank(capture, kind)
     raw = capture_heatmaps(capture, options) if heatmaps is None else heatmaps
-    n_outputs = capture.scores.shape[1]
     description = _description(capture, options, kind)
     explanations: List[Explanation] = []
     for item in range(raw.shape[0]):
         indices = [int(i) for i in capture.targets[item]]
-        labels = target_labels(indices, options.target_names, n_outputs)
+        labels = target_labels(indices, options.target_names, capture.n_outputs,
+                               capture.function_names)
         image: Optional[Image.Image] = None
         text: Optional[Tuple[List[str], TokenLayout]] = None
         if kind == 'text':

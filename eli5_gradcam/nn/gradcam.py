@@ -20,11 +20,14 @@ import numpy as np
 
 from .errors import user_stacklevel
 from .methods_eigen import eigencam_map, eigengradcam_map
+from .perturbation import (CHANNEL_SCORE_METHODS, ablationcam_map, channel_evidence,
+                           scorecam_map)
 
 __all__ = [
     'EPS',
     'XGRADCAM_EPS',
     'METHODS',
+    'PAIR_METHODS',
     'FlatHeatmapWarning',
     'gradcam_channel_weights',
     'gradcam_plus_plus_channel_weights',
@@ -37,6 +40,8 @@ __all__ = [
     'hirescam_map',
     'eigencam_map',
     'eigengradcam_map',
+    'scorecam_map',
+    'ablationcam_map',
     'compute_heatmaps',
     'normalize_heatmaps',
     'gradcam_heatmaps',
@@ -252,7 +257,14 @@ METHODS: Dict[str, MapFunction] = {
     'hirescam': hirescam_map,
     'eigencam': eigencam_map,
     'eigengradcam': eigengradcam_map,
+    'scorecam': scorecam_map,
+    'ablationcam': ablationcam_map,
 }
+
+#: The methods whose second array is the gradients ``(batch, targets, *spatial,
+#: channels)`` (Score-CAM and Ablation-CAM take per-channel scores instead, see
+#: :func:`compute_heatmaps`).
+PAIR_METHODS = tuple(name for name in METHODS if name not in CHANNEL_SCORE_METHODS)
 
 #: Display names used in explanations: every method ``method=`` accepts.
 METHOD_TITLES: Dict[str, str] = {
@@ -263,6 +275,8 @@ METHOD_TITLES: Dict[str, str] = {
     'hirescam': 'HiResCAM',
     'eigencam': 'Eigen-CAM',
     'eigengradcam': 'EigenGrad-CAM',
+    'scorecam': 'Score-CAM',
+    'ablationcam': 'Ablation-CAM',
     'guided-gradcam': 'Guided Grad-CAM',
     'guided-backprop': 'Guided Backpropagation',
 }
@@ -285,6 +299,8 @@ _ALIASES = {
     'guidedbackprop': 'guided-backprop', 'guided_backprop': 'guided-backprop',
     'guided backprop': 'guided-backprop', 'guided-backpropagation': 'guided-backprop',
     'guided backpropagation': 'guided-backprop',
+    'score-cam': 'scorecam', 'score_cam': 'scorecam',
+    'ablation-cam': 'ablationcam', 'ablation_cam': 'ablationcam',
 }
 
 
@@ -295,10 +311,11 @@ def resolve_method(method: object) -> str:
     ----------
     method : str
         One of ``'gradcam'``, ``'gradcam++'``, ``'xgradcam'``, ``'layercam'``,
-        ``'hirescam'``, ``'eigencam'``, ``'eigengradcam'``,
-        ``'guided-gradcam'``, ``'guided-backprop'`` (case-insensitive;
-        ``'Grad-CAM'``, ``'XGrad-CAM'``, ``'Eigen-CAM'``, ``'Guided Grad-CAM'``
-        and similar spellings are accepted).
+        ``'hirescam'``, ``'eigencam'``, ``'eigengradcam'``, ``'scorecam'``,
+        ``'ablationcam'``, ``'guided-gradcam'``, ``'guided-backprop'``
+        (case-insensitive; ``'Grad-CAM'``, ``'XGrad-CAM'``, ``'Eigen-CAM'``,
+        ``'Score-CAM'``, ``'Guided Grad-CAM'`` and similar spellings are
+        accepted).
 
     Returns
     -------
@@ -330,22 +347,29 @@ def compute_heatmaps(activations: np.ndarray,
         ``(batch, *spatial, channels)``, the layer's output.
     gradients : numpy.ndarray
         ``(batch, targets, *spatial, channels)``, the gradient of each
-        target's score with respect to ``activations``.
+        target's score with respect to ``activations``.  For ``'scorecam'``
+        and ``'ablationcam'``, which take no gradients, ``(batch, targets,
+        channels)`` per-channel evidence instead: each target's score on the
+        input masked by each channel's map (Score-CAM), or the drop in it when
+        the channel is zeroed (Ablation-CAM, see
+        :func:`~eli5_gradcam.nn.perturbation.method_evidence`).
     method : str
         ``'gradcam'`` (default), ``'gradcam++'``, ``'xgradcam'``,
-        ``'layercam'``, ``'hirescam'``, ``'eigencam'`` or ``'eigengradcam'``:
-        the keys of :data:`METHODS`.  ``'eigencam'`` uses the activations
-        only: it gives the same map for every target, whatever the gradients,
-        and ``counterfactual`` does not change it.  The guided methods need
-        the input's gradients too (a ValueError here): see
-        :func:`eli5_gradcam.nn.maps.capture_heatmaps`.
+        ``'layercam'``, ``'hirescam'``, ``'eigencam'``, ``'eigengradcam'``,
+        ``'scorecam'`` or ``'ablationcam'``: the keys of :data:`METHODS`.
+        ``'eigencam'`` uses the activations only: it gives the same map for
+        every target, whatever the gradients, and ``counterfactual`` does not
+        change it.  The guided methods need the input's gradients too (a
+        ValueError here): see :func:`eli5_gradcam.nn.maps.capture_heatmaps`.
     relu : bool
         Keep only positive evidence, as the papers do (default).  With
         ``False`` the map keeps its sign: negative values mark regions that
         lower the score.
     counterfactual : bool
         Explain what *lowers* the score: the gradients are negated before any
-        other step (Selvaraju et al. 2017, sec. 5, "counterfactual explanations").
+        other step (Selvaraju et al. 2017, sec. 5, "counterfactual explanations");
+        for Ablation-CAM the score drops are.  Score-CAM's weights are a
+        softmax (all positive), so it has no counterfactual: a ValueError.
 
     Returns
     -------
@@ -360,15 +384,18 @@ def compute_heatmaps(activations: np.ndarray,
                          'input_gradients')
     activations = np.asarray(activations, dtype=np.float64)
     gradients = np.asarray(gradients)
-    if name not in ('gradcam', 'eigencam') or not np.issubdtype(gradients.dtype,
-                                                                   np.floating):
-        # Grad-CAM only averages the gradients (in float64, see
-        # gradcam_channel_weights) and Eigen-CAM ignores them: no float64 copy
-        # of the largest array.
-        gradients = gradients.astype(np.float64, copy=False)
-    _check_pair(activations, gradients)
-    if counterfactual:
-        gradients = -gradients
+    if name in CHANNEL_SCORE_METHODS:
+        gradients = channel_evidence(activations, gradients, name, counterfactual)
+    else:
+        if name not in ('gradcam', 'eigencam') or not np.issubdtype(gradients.dtype,
+                                                                       np.floating):
+            # Grad-CAM only averages the gradients (in float64, see
+            # gradcam_channel_weights) and Eigen-CAM ignores them: no float64 copy
+            # of the largest array.
+            gradients = gradients.astype(np.float64, copy=False)
+        _check_pair(activations, gradients)
+        if counterfactual and name != 'eigencam':
+            gradients = -gradients
     with np.errstate(over='ignore', invalid='ignore', divide='ignore'):
         maps = METHODS[name](activations, gradients)
     maps = np.nan_to_num(maps, nan=0.0, posinf=np.finfo(np.float64).max,

@@ -7,7 +7,8 @@ from typing import Optional, Tuple, Union
 import numpy as np
 from PIL import Image
 
-__all__ = ['doc_to_image', 'image_from_path', 'resize_heatmap_to', 'looks_like_image']
+__all__ = ['doc_to_image', 'image_from_path', 'image_array_from_path', 'fit_image',
+           'resize_heatmap_to', 'looks_like_image']
 
 _MODES = {1: 'L', 3: 'RGB', 4: 'RGBA'}
 
@@ -95,14 +96,55 @@ def doc_to_image(doc: np.ndarray, *, channels_first: Optional[bool] = None) -> I
     return Image.fromarray(rgba, mode='RGBA')
 
 
+def fit_image(image: Image.Image, image_shape: Tuple[int, int], *,
+              crop: bool = False) -> Image.Image:
+    """Resize ``image`` to ``image_shape``, squashing it or cropping its centre.
+
+    Parameters
+    ----------
+    image : PIL.Image.Image
+    image_shape : (height, width)
+    crop : bool
+        False (default): resize to exactly ``image_shape``, changing the
+        aspect ratio if it differs (as eli5 0.16 and Keras' ``load_img`` do).
+        True: scale so that the image covers ``image_shape`` and cut out the
+        centre, keeping the aspect ratio (the usual ImageNet preprocessing).
+
+    Returns
+    -------
+    PIL.Image.Image
+    """
+    height, width = int(image_shape[0]), int(image_shape[1])
+    if height < 1 or width < 1:
+        raise ValueError(f'image_shape must be (height, width) of at least 1 pixel; got '
+                         f'{tuple(image_shape)}')
+    if not crop:
+        return image.resize((width, height), resample=Image.Resampling.BILINEAR)
+    scale = max(width / image.width, height / image.height)
+    scaled = (max(width, round(image.width * scale)), max(height, round(image.height * scale)))
+    resized = image.resize(scaled, resample=Image.Resampling.BICUBIC)
+    left, top = (scaled[0] - width) // 2, (scaled[1] - height) // 2
+    return resized.crop((left, top, left + width, top + height))
+
+
 def image_from_path(path: Union[str, os.PathLike],
-                    image_shape: Optional[Tuple[int, int]] = None) -> Image.Image:
-    """Open an image file as RGB, optionally resized.
+                    image_shape: Optional[Tuple[int, int]] = None, *,
+                    crop: bool = False) -> Image.Image:
+    """Open an image file as an RGB PIL image, optionally resized: the picture to draw on.
+
+    Use it for ``image=`` (the picture the heatmap is drawn over) and for
+    your own preprocessing.  For eli5 0.16's Keras tutorial, which expects a
+    ``(1, H, W, 3)`` array ready for ``preprocess_input``, use
+    :func:`image_array_from_path`.
 
     Parameters
     ----------
     path : str or os.PathLike
     image_shape : (height, width), optional
+        Resize to this size (see :func:`fit_image`).
+    crop : bool
+        Keep the aspect ratio and cut out the centre (default False: squash
+        to ``image_shape``, as eli5 0.16 does).
 
     Returns
     -------
@@ -120,9 +162,40 @@ def image_from_path(path: Union[str, os.PathLike],
                          ) from exc
     image = opened.convert('RGB')
     if image_shape is not None:
-        height, width = image_shape
-        image = image.resize((int(width), int(height)), resample=Image.Resampling.BILINEAR)
+        image = fit_image(image, image_shape, crop=crop)
     return image
+
+
+def image_array_from_path(path: Union[str, os.PathLike],
+                          image_shape: Optional[Tuple[int, int]] = None, *,
+                          crop: bool = False) -> np.ndarray:
+    """Load an image file as a ``(1, H, W, 3)`` float32 batch, as eli5 0.16's ``image_from_path``.
+
+    The values are the pixels in [0, 255], channels last, with a batch axis:
+    ready for ``keras.applications.<model>.preprocess_input`` and a Keras
+    model, as in eli5's Keras image tutorial::
+
+        doc = image_array_from_path(path, image_shape=model.input_shape[1:3])
+        doc = keras.applications.resnet50.preprocess_input(doc)
+        eli5.show_prediction(model, doc)
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    image_shape : (height, width), optional
+        Resize to this size (see :func:`fit_image`).
+    crop : bool
+        Keep the aspect ratio and cut out the centre (default False: squash
+        to ``image_shape``, as eli5 0.16 does).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(1, height, width, 3)`` float32 in [0, 255].  For a PyTorch model,
+        take ``np.moveaxis(doc, -1, 1)`` after scaling and normalising.
+    """
+    image = image_from_path(path, image_shape, crop=crop)
+    return np.asarray(image, dtype=np.float32)[np.newaxis]
 
 
 def resize_heatmap_to(heatmap: np.ndarray, size: Tuple[int, int],

@@ -12,6 +12,7 @@ from typing import List, Optional, Sequence, Tuple
 
 from PIL import Image
 
+from .doc_checks import check_image_sizes, missing_batch_advice
 from .image import looks_like_image
 from .text import as_tokens
 
@@ -102,7 +103,9 @@ def document_kind(shape: Sequence[int], *, channels_first: bool, image: object =
 
 def check_documents(shape: Sequence[int], *, kind: str, single: bool,
                     images: Optional[Sequence[object]] = None,
-                    tokens: Optional[Sequence[object]] = None) -> Optional[List[List[str]]]:
+                    tokens: Optional[Sequence[object]] = None,
+                    texts: Optional[Sequence[object]] = None,
+                    channels_first: bool = False) -> Optional[List[List[str]]]:
     """Check the per-document arguments against the batch; the token lists for text.
 
     Parameters
@@ -116,6 +119,12 @@ def check_documents(shape: Sequence[int], *, kind: str, single: bool,
         One picture per document.
     tokens : sequence, optional
         One token list per document.
+    texts : sequence, optional
+        One original text per document (then ``tokens`` may be left out: the
+        offsets give them).
+    channels_first : bool
+        Image layout of the framework (NCHW rather than NHWC), for the advice
+        on an image without its batch axis and the size of the pictures.
 
     Returns
     -------
@@ -124,12 +133,22 @@ def check_documents(shape: Sequence[int], *, kind: str, single: bool,
     """
     batch = int(shape[0])
     if single and batch != 1:
+        advice = missing_batch_advice(shape, channels_first=channels_first)
+        if advice is not None:
+            raise ValueError(f'doc must hold one document (a batch axis of 1); {advice}')
         raise ValueError(f'doc must hold one document (a batch axis of 1); got a batch of '
                          f'{batch} (shape {tuple(shape)}): use '
                          'eli5_gradcam.explain_predictions(model, docs) for many documents')
     if images is not None and len(images) != batch:
         raise ValueError(f'images: got {len(images)} images for {batch} documents')
+    if texts is not None and len(texts) != batch:
+        raise ValueError(f'texts: got {len(texts)} texts for {batch} documents')
+    if kind == 'image' and images is not None and len(shape) == 4:
+        first = 2 if channels_first else 1
+        check_image_sizes(images, (int(shape[first]), int(shape[first + 1])))
     if kind != 'text':
+        return None
+    if tokens is None and texts is not None:
         return None
     if tokens is None or len(tokens) != batch:
         raise ValueError(f'tokens: got {0 if tokens is None else len(tokens)} token lists '

@@ -26,6 +26,7 @@ from .fusion import fuse_layer_heatmaps
 from .gradcam import compute_heatmaps
 from .guided import LAYER_METHOD, guided_backprop_heatmaps, guided_gradcam_heatmaps
 from .options import ExplainOptions
+from .perturbation import method_evidence
 
 __all__ = ['capture_heatmaps', 'layer_heatmaps', 'check_distinct_layers']
 
@@ -45,9 +46,13 @@ def layer_heatmaps(capture: LayerCapture, options: ExplainOptions) -> List[np.nd
     method = LAYER_METHOD.get(options.method, options.method)
     if method is None:
         raise ValueError(f'method {options.method!r} has no layer map')
-    return [compute(arrays.activations, arrays.gradients, method=method,
+    # the first layer's second array may be channel scores (Score-CAM,
+    # Ablation-CAM) or absent (Eigen-CAM's forward-only capture)
+    evidence = [method_evidence(capture, method)] + [
+        arrays.gradients for arrays in capture.more_layers]
+    return [compute(arrays.activations, second, method=method,
                     relu=options.relu, counterfactual=options.counterfactual)
-            for arrays in capture.layers]
+            for arrays, second in zip(capture.layers, evidence)]
 
 
 def capture_heatmaps(capture: LayerCapture, options: ExplainOptions) -> np.ndarray:

@@ -20,6 +20,7 @@ import numpy as np
 
 from .eigen_smooth import CONTRIBUTIONS
 from .gradcam import resolve_method
+from .perturbation import GRADIENT_FREE, SCORECAM_COUNTERFACTUAL
 from .targets import is_index
 from .text import INTERPOLATION_KINDS, PADDING_SIDES
 
@@ -47,6 +48,18 @@ def _check_choice(name: str, value: Any, allowed: tuple) -> None:
         raise ValueError(f'{name} must be one of {allowed}; got {value!r}')
 
 
+def _check_count(name: str, value: Any) -> Optional[int]:
+    """None, or ``value`` as a positive int (TypeError / ValueError naming ``name``)."""
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f'{name} must be a positive int or None; got '
+                        f'{type(value).__name__} {value!r}')
+    if value < 1:
+        raise ValueError(f'{name} must be a positive int or None; got {value!r}')
+    return int(value)
+
+
 def _as_targets(targets: Any) -> Optional[Tuple[Any, ...]]:
     if targets is None:
         return None
@@ -62,10 +75,10 @@ def _as_targets(targets: Any) -> Optional[Tuple[Any, ...]]:
     if not items:
         raise ValueError('targets is empty; pass None for the top prediction')
     for item in items:
-        if not (is_index(item) or isinstance(item, (str, np.str_))):
-            raise TypeError('targets must hold int indices or str names; '
-                            f'got {type(item).__name__} {item!r}')
-    return tuple(int(t) if is_index(t) else str(t) for t in items)
+        if not (is_index(item) or isinstance(item, (str, np.str_)) or callable(item)):
+            raise TypeError('targets must hold int indices, str names or score functions '
+                            f'(callables); got {type(item).__name__} {item!r}')
+    return tuple(int(t) if is_index(t) else t if callable(t) else str(t) for t in items)
 
 
 def _as_smoothing(smooth: Any) -> Tuple[str, ...]:
@@ -128,9 +141,14 @@ class ExplainOptions:
 
     Attributes
     ----------
-    targets : tuple of int or str, optional
-        Outputs to explain, by index or (with ``target_names``) by name, any
-        number of them, from one forward pass.  Default: the top prediction.
+    targets : tuple of int, str or callable, optional
+        What to explain, any number of them, from one forward pass: outputs
+        by index or (with ``target_names``) by name, and score functions:
+        callables that take the model's raw output (in the model's framework)
+        and return one differentiable score per document, shape ``(batch,)``
+        (see :mod:`eli5_gradcam.targets` for ready-made ones: a class, a
+        region of a segmentation, a detection box, an embedding's similarity).
+        Default: the top prediction.
     top_targets : int, optional
         The ``k`` highest-scoring outputs (negative ``k``: the lowest).
     target_names : list of str or dict, optional
@@ -142,10 +160,12 @@ class ExplainOptions:
         one map per layer, fused into one (:mod:`eli5_gradcam.nn.fusion`).
         Normalised here to a tuple of two or more, or a single layer.
     method : str
-        ``'gradcam'`` (default), ``'gradcam++'``, ``'xgradcam'``,
-        ``'layercam'``, ``'hirescam'``, ``'eigencam'``, ``'eigengradcam'``,
-        ``'guided-gradcam'``, ``'guided-backprop'`` (see
-        :data:`eli5_gradcam.nn.gradcam.METHODS`).
+        ``'gradcam'`` (default), ``'gradcam++'``, ``'xgradcam'``, ``'layercam'``,
+        ``'hirescam'``, ``'eigencam'``, ``'eigengradcam'``, ``'scorecam'``,
+        ``'ablationcam'``, ``'guided-gradcam'``, ``'guided-backprop'`` (see
+        :data:`eli5_gradcam.nn.gradcam.METHODS`).  ``'eigencam'``, ``'scorecam'``
+        and ``'ablationcam'`` run no backward pass; the last two run extra
+        forward passes (see ``batch_size``).
     relu : bool
         Keep only positive evidence (default True); False keeps the sign.
     counterfactual : bool
@@ -178,6 +198,26 @@ class ExplainOptions:
         component of the method's channel terms instead of their sum (see
         :mod:`eli5_gradcam.nn.eigen_smooth`).  Normalised here to a sorted
         tuple, ``()`` for none.
+    input_key : int or str, optional
+        For a document of several inputs (a mapping of keyword inputs such
+        as a Hugging Face ``BatchEncoding``, or a tuple of positional inputs),
+        the input the explanation is about (its tokens or image): a key or
+        an index.  None: ``input_ids`` (else ``pixel_values``,
+        ``inputs_embeds``) of a mapping, else the first input.
+    batch_size : int, optional
+        Inputs per forward pass of the methods that run extra passes: masked
+        documents for ``'scorecam'``, ablated copies of the layer's output for
+        ``'ablationcam'``.  None: 32 masked documents; for Ablation-CAM as many
+        ablated copies as fit in 128 MiB, at least 32 (see
+        :func:`eli5_gradcam.nn.perturbation.default_rows`).  Every target
+        comes from the same passes.
+    scorecam_maps : int, optional
+        ``'scorecam'`` only: mask the input with the ``k`` channels whose maps
+        vary most over positions, not with every channel (Faster Score-CAM);
+        about ``channels / k`` times fewer forward passes.  None: every channel.
+    progress : bool
+        Show a progress bar (tqdm) over the extra forward passes once they
+        have taken more than 2 seconds (default True).
     """
 
     targets: Optional[Tuple[Any, ...]] = None
@@ -195,6 +235,10 @@ class ExplainOptions:
     interpolation_kind: str = 'linear'
     reshape: Optional[Callable[[Any], Any]] = None
     smooth: Any = None
+    input_key: Any = None
+    batch_size: Optional[int] = None
+    scorecam_maps: Optional[int] = None
+    progress: bool = True
 
     def __post_init__(self) -> None:
         put = object.__setattr__
@@ -232,9 +276,41 @@ class ExplainOptions:
         if self.pad_token is not None and not isinstance(self.pad_token, str):
             raise TypeError(f'pad_token must be a str or None; got '
                             f'{type(self.pad_token).__name__} {self.pad_token!r}')
+        if isinstance(self.input_key, bool) or not (self.input_key is None or isinstance(
+                self.input_key, (str, numbers.Integral))):
+            raise TypeError('input_key must be None, an int index or a str key; got '
+                            f'{type(self.input_key).__name__} {self.input_key!r}')
         if self.reshape is not None and not callable(self.reshape):
             raise TypeError(f'reshape must be a callable or None; got '
                             f'{type(self.reshape).__name__}')
+        self._check_passes()
+
+    def _check_passes(self) -> None:
+        """The options of the methods that run extra forward passes."""
+        put = object.__setattr__
+        put(self, 'batch_size', _check_count('batch_size', self.batch_size))
+        put(self, 'scorecam_maps', _check_count('scorecam_maps', self.scorecam_maps))
+        put(self, 'progress', check_bool('progress', self.progress))
+        if self.scorecam_maps is not None and self.method != 'scorecam':
+            raise ValueError(f"scorecam_maps={self.scorecam_maps!r} is for method='scorecam' "
+                             f'(Faster Score-CAM); got method={self.method!r}')
+        if self.counterfactual and self.method == 'scorecam':
+            raise ValueError(SCORECAM_COUNTERFACTUAL)
+        if isinstance(self.layer, tuple) and self.method in GRADIENT_FREE:
+            raise ValueError(f'layer: several layers ({list(self.layer)!r}) are fused from '
+                             "one forward and backward pass; method={self.method!r} takes "
+                             'no gradients: explain one layer at a time, or use a gradient '
+                             "method such as 'gradcam' or 'layercam'")
+
+    @property
+    def score_functions(self) -> Tuple[Callable[[Any], Any], ...]:
+        """The score functions among ``targets``, in order."""
+        return tuple(t for t in self.targets or () if callable(t))
+
+    @property
+    def needs_outputs(self) -> bool:
+        """Some target is an output of the model (an index, a name, top-k)."""
+        return self.targets is None or any(not callable(t) for t in self.targets)
 
     @property
     def layer_key(self) -> Any:
@@ -307,8 +383,9 @@ def with_options_signature(*, skip: Collection[str] = ()) -> Callable[[F], F]:
     def decorate(function: F) -> F:
         signature = inspect.signature(function)
         own = [p for p in signature.parameters.values() if p.kind != p.VAR_KEYWORD]
+        taken = set(skip) | {p.name for p in own}       # the function's own name wins
         options = [inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default)
-                   for f in dataclasses.fields(ExplainOptions) if f.name not in skip]
+                   for f in dataclasses.fields(ExplainOptions) if f.name not in taken]
         function.__signature__ = signature.replace(  # type: ignore[attr-defined]
             parameters=own + options)
         return function

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import numbers
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-__all__ = ['TargetNames', 'is_index', 'TargetRequest', 'target_request', 'resolve_targets',
+__all__ = ['TargetNames', 'is_index', 'score_function_name', 'TargetRequest', 'target_request', 'resolve_targets',
            'target_labels', 'check_target_names']
 
 TargetNames = Union[Sequence[str], Mapping[int, str]]
@@ -127,15 +127,29 @@ class TargetRequest:
         return order[:, :abs(top)].astype(np.int64)
 
 
+def score_function_name(function: Callable[..., Any], position: int) -> str:
+    """How a score function target is shown: its ``name`` attribute, its
+    ``__name__`` (not ``'<lambda>'``), else ``'score function N'``."""
+    name = getattr(function, 'name', None) or getattr(function, '__name__', None)
+    if not isinstance(name, str) or not name or name.startswith('<'):
+        return f'score function {position}'
+    return name
+
+
 def target_request(n_outputs: int, *, targets: Optional[Sequence[object]] = None,
                    top_targets: Optional[int] = None,
                    target_names: Optional[TargetNames] = None) -> TargetRequest:
     """The :class:`TargetRequest` for a model with ``n_outputs`` scores.
 
+    Score functions among ``targets`` stand for extra score columns after
+    the model's outputs, in their order: the adapter appends one column per
+    function (``n_outputs + j`` for the ``j``-th function).
+
     Parameters
     ----------
     n_outputs : int
-    targets : sequence of int or str, optional
+        The model's outputs (0 when only score functions are explained).
+    targets : sequence of int, str or callable, optional
         Explicit targets (validated by :class:`~eli5_gradcam.nn.options.ExplainOptions`),
         looked up here against the outputs and ``target_names``.
     top_targets : int, optional
@@ -146,11 +160,13 @@ def target_request(n_outputs: int, *, targets: Optional[Sequence[object]] = None
     -------
     TargetRequest
     """
-    names = check_target_names(target_names, n_outputs)
+    names = check_target_names(target_names, n_outputs) if n_outputs else None
     if targets is None:
         k = 1 if top_targets is None else int(top_targets)
         return TargetRequest(top=int(np.sign(k)) * min(abs(k), n_outputs))
-    indices = [_one_index(t, n_outputs, names) for t in targets]
+    functions = iter(range(n_outputs, n_outputs + len(targets)))
+    indices = [next(functions) if callable(t) else _one_index(t, n_outputs, names)
+               for t in targets]
     return TargetRequest(given=np.asarray(indices, dtype=np.int64))
 
 
@@ -191,7 +207,8 @@ def resolve_targets(scores: np.ndarray,
 
 def target_labels(indices: Sequence[int],
                   target_names: Optional[TargetNames],
-                  n_outputs: int) -> List[Union[int, str]]:
+                  n_outputs: int,
+                  function_names: Sequence[str] = ()) -> List[Union[int, str]]:
     """Display label of each output index: its name when known, else the index.
 
     Parameters
@@ -199,10 +216,15 @@ def target_labels(indices: Sequence[int],
     indices : sequence of int
     target_names : sequence or mapping, optional
     n_outputs : int
+        The model's outputs.
+    function_names : sequence of str
+        Names of the score functions, whose columns follow the outputs.
 
     Returns
     -------
     list of int or str
     """
-    names = check_target_names(target_names, n_outputs) or {}
+    names = check_target_names(target_names, n_outputs) if n_outputs else None
+    names = dict(names or {})
+    names.update({n_outputs + j: name for j, name in enumerate(function_names)})
     return [names.get(int(i), int(i)) for i in indices]

@@ -32,7 +32,8 @@ forward pass.
 from __future__ import annotations
 
 from contextlib import nullcontext
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from dataclasses import replace
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -42,11 +43,12 @@ from ..nn.capture import LayerArrays, LayerCapture
 from ..nn.guided import GUIDED_METHODS
 from ..nn.kinds import DocumentKind
 from ..nn.options import ExplainOptions
-from ..nn.targets import target_request
+from ..nn.targets import score_function_name, target_request
+from .documents import ModelInputs
 from .gradients import DEFAULT_STRATEGY, gradients_by_target, target_gradients
 from .guided import GuidedReLUs, check_relus_ran
 from .inputs import as_numpy
-from .layers import first_tensor
+from .layer_outputs import first_tensor, replace_tensor, tensor_path
 from .layout import Layout
 from .plan import LayerPlan, layer_plan, model_output, remember_upstream_graph, run_model
 from .state import eval_behaviour, exclusive, gradients_enabled, same_thread, temporary_hooks
@@ -59,9 +61,11 @@ def _replacing_hook(captured_list: List[Optional[torch.Tensor]], index: int,
     ours = same_thread()
 
     def hook(module: nn.Module, args: Any, output: Any) -> Any:
-        tensor = first_tensor(output)
-        if tensor is None or captured_list[index] is not None or not ours():
+        path = tensor_path(output)
+        if path is None or captured_list[index] is not None or not ours():
             return None
+        tensor = first_tensor(output)
+        assert tensor is not None
         if connected and tensor.requires_grad:
             captured = tensor           # part of the graph already: keep it connected
         else:
@@ -70,24 +74,8 @@ def _replacing_hook(captured_list: List[Optional[torch.Tensor]], index: int,
             # from here to the output the pass is differentiated.
             torch.set_grad_enabled(True)
         captured_list[index] = captured
-        downstream = captured.clone()
-        if isinstance(output, torch.Tensor):
-            return downstream
-        items: List[Any] = list(output)
-        items[0] = _replace_first(items[0], downstream)
-        if isinstance(output, list):
-            return items
-        return type(output)(*items) if hasattr(output, '_fields') else tuple(items)
+        return replace_tensor(output, path, captured.clone())
     return hook
-
-
-def _replace_first(value: Any, tensor: torch.Tensor) -> Any:
-    if isinstance(value, torch.Tensor):
-        return tensor
-    items = list(value)
-    items[0] = _replace_first(items[0], tensor)
-    return items if isinstance(value, list) else tuple(items)
-
 
 def _logit_hook(store: Dict[str, torch.Tensor]) -> Callable[..., None]:
     ours = same_thread()
@@ -115,14 +103,35 @@ def _channels_last(layout: Layout, tensor: torch.Tensor) -> torch.Tensor:
     return converted
 
 
-def _forward(model: nn.Module, docs: torch.Tensor, plans: Sequence[LayerPlan],
+def _score_column(function: Callable[[Any], Any], raw: Any, batch: int,
+                  name: str) -> torch.Tensor:
+    """One score function's scores, ``(batch,)``, or a named error."""
+    column = function(raw)
+    if not isinstance(column, torch.Tensor):
+        raise TypeError(f'targets: the score function {name!r} returned a '
+                        f'{type(column).__name__}; it must return a torch.Tensor of shape '
+                        f'(batch,) = ({batch},)')
+    if column.ndim == 2 and column.shape[1] == 1:
+        column = column[:, 0]
+    if tuple(column.shape) != (batch,):
+        raise ValueError(f'targets: the score function {name!r} returned shape '
+                         f'{tuple(column.shape)}; it must return one score per document, '
+                         f'shape ({batch},)')
+    return column.to(torch.float64 if column.dtype == torch.float64 else torch.float32)
+
+
+def _forward(model: nn.Module, docs: ModelInputs, plans: Sequence[LayerPlan],
              options: ExplainOptions, relus: Optional[GuidedReLUs]) -> Dict[str, Any]:
-    """One hooked pass: ``captured`` (each layer's output), ``inputs``, ``scores``, ``output``."""
+    """One hooked pass: ``captured`` (each layer's output), ``inputs`` (the
+    explained input, differentiable for the guided methods), ``scores``,
+    ``columns`` (the score functions'), ``output``."""
     first = plans[0]
-    logits = first.final_activation is not None and options.score == 'auto'
+    logits = (first.final_activation is not None and options.score == 'auto'
+              and options.needs_outputs)
     store: Dict[str, Any] = {'captured': [None] * len(plans)}
     connected = relus is not None or len(plans) > 1
-    inputs = docs.detach().requires_grad_(True) if relus is not None else docs
+    if relus is not None:
+        docs = docs.with_explained(docs.explained.detach().requires_grad_(True))
     upstream = relus is not None or any(plan.upstream_graph for plan in plans)
     with temporary_hooks() as handles:
         for index, plan in enumerate(plans):
@@ -133,19 +142,51 @@ def _forward(model: nn.Module, docs: torch.Tensor, plans: Sequence[LayerPlan],
         # No graph upstream of the layer unless the plan needs one; the hook
         # turns recording on at the layer, leaving no_grad restores the mode.
         with nullcontext() if upstream else torch.no_grad(), relus or nullcontext():
-            store['output'] = model_output(run_model(model, inputs), options)
+            raw = run_model(model, docs)
+            columns = [_score_column(function, raw, docs.shape[0],
+                                     score_function_name(function, position))
+                       for position, function in enumerate(options.score_functions)]
     for plan, captured in zip(plans, store['captured']):
         if captured is None:
             raise ValueError(f'layer {plan.name!r} gave no tensor output to explain '
                              'in the second forward pass')
-    store['inputs'] = inputs
+    store['inputs'] = docs.explained
     store['logits_used'] = logits and 'logits' in store
-    store['scores'] = _as_scores(store['logits'] if store['logits_used'] else store['output'],
-                                 int(docs.shape[0]))
+    store['columns'] = columns
+    store['connected'] = _depends_on_layer(raw)
+    scores = []
+    if options.needs_outputs:
+        store['output'] = model_output(raw, options)
+        scores.append(_as_scores(store['logits'] if store['logits_used'] else store['output'],
+                                 docs.shape[0]))
+    if columns:
+        extra = torch.stack(columns, dim=1)
+        scores.append(extra if not scores else extra.to(scores[0].dtype))
+    store['scores'] = scores[0] if len(scores) == 1 else torch.cat(scores, dim=1)
     return store
 
+def _depends_on_layer(raw: Any) -> bool:
+    """Some tensor of the model's raw output was computed from the captured layer."""
+    if isinstance(raw, torch.Tensor):
+        return bool(raw.requires_grad)
+    if isinstance(raw, dict):
+        return any(_depends_on_layer(v) for v in raw.values())
+    if isinstance(raw, (list, tuple)):
+        return any(_depends_on_layer(v) for v in raw)
+    values = getattr(raw, '__dict__', None)
+    return isinstance(values, dict) and any(_depends_on_layer(v) for v in values.values())
 
-def _layer_plans(model: nn.Module, docs: torch.Tensor, kind: DocumentKind,
+
+def _all_differentiable(store: Dict[str, Any]) -> bool:
+    return bool(store['scores'].requires_grad) and all(
+        column.requires_grad for column in store['columns'])
+
+
+def _layer_items(options: ExplainOptions) -> Tuple[Any, ...]:
+    return options.layer if isinstance(options.layer, tuple) else (options.layer,)
+
+
+def _layer_plans(model: nn.Module, docs: ModelInputs, kind: DocumentKind,
                  options: ExplainOptions) -> List[LayerPlan]:
     """One plan per explained layer (``layer=[...]`` gives several)."""
     if not isinstance(options.layer, tuple):
@@ -154,24 +195,36 @@ def _layer_plans(model: nn.Module, docs: torch.Tensor, kind: DocumentKind,
             for item in options.layer]
 
 
-def _differentiable_pass(model: nn.Module, docs: torch.Tensor, kind: DocumentKind,
+def _differentiable_pass(model: nn.Module, docs: ModelInputs, kind: DocumentKind,
                          options: ExplainOptions, relus: Optional[GuidedReLUs]
                          ) -> Tuple[List[LayerPlan], Dict[str, Any]]:
     """The plans and a pass whose scores depend on the layers, or a named error."""
     plans = _layer_plans(model, docs, kind, options)
     store = _forward(model, docs, plans, options, relus)
-    if not store['scores'].requires_grad and not any(p.upstream_graph for p in plans):
-        plans = [remember_upstream_graph(model, docs, kind, options.replace(layer=item), plan)
-                 for plan, item in zip(plans, _layer_items(options))]
-        store = _forward(model, docs, plans, options, relus)
-    if not store['scores'].requires_grad:
+    if not _all_differentiable(store) and not any(plan.upstream_graph for plan in plans):
+        # maybe the model's own no_grad: try recording from the input on
+        try:
+            retried = _forward(model, docs, [replace(plan, upstream_graph=True)
+                                             for plan in plans], options, relus)
+        except ValueError:        # the model cannot be differentiated at all
+            retried = store
+        if _all_differentiable(retried):
+            store = retried
+            plans = [remember_upstream_graph(model, docs, kind, options.replace(layer=item),
+                                             plan)
+                     for plan, item in zip(plans, _layer_items(options))]
+    if not (store['scores'].requires_grad or store['connected']):
         raise ValueError(f'layer {plans[0].name!r}: the explained output does not depend '
                          'on it; pick a layer that runs before the output')
+    for position, (function, column) in enumerate(zip(options.score_functions,
+                                                      store['columns'])):
+        if not column.requires_grad:
+            raise ValueError(
+                f'targets: the score function {score_function_name(function, position)!r} '
+                f'is not differentiable with respect to layer {plans[0].name!r} (its result '
+                'does not depend on the model output through differentiable operations, '
+                'e.g. argmax, .item() or a comparison)')
     return plans, store
-
-
-def _layer_items(options: ExplainOptions) -> Tuple[Any, ...]:
-    return options.layer if isinstance(options.layer, tuple) else (options.layer,)
 
 
 def _input_gradients(store: Dict[str, Any], relus: GuidedReLUs, targets: np.ndarray,
@@ -201,7 +254,7 @@ def _layer_gradients(plans: Sequence[LayerPlan], store: Dict[str, Any],
 
 
 def capture_layer(model: nn.Module,
-                  docs: torch.Tensor,
+                  docs: Union[torch.Tensor, ModelInputs],
                   kind: DocumentKind,
                   options: ExplainOptions = ExplainOptions(),
                   *,
@@ -214,8 +267,8 @@ def capture_layer(model: nn.Module,
     Parameters
     ----------
     model : torch.nn.Module
-    docs : torch.Tensor
-        ``(batch, ...)`` on the model's device (see :func:`.inputs.as_model_input`).
+    docs : torch.Tensor or ModelInputs
+        ``(batch, ...)`` on the model's device (see :func:`.documents.model_inputs`).
     kind : DocumentKind
         What the documents ask of the layer (spatial axes, image size).
     options : ExplainOptions
@@ -230,12 +283,15 @@ def capture_layer(model: nn.Module,
     -------
     LayerCapture
     """
+    if isinstance(docs, torch.Tensor):
+        docs = ModelInputs((docs,))
     relus = GuidedReLUs() if options.method in GUIDED_METHODS else None
     with exclusive(model), eval_behaviour(model), gradients_enabled():
         plans, store = _differentiable_pass(model, docs, kind, options, relus)
         scores = store['scores']
         scores_np = as_numpy(scores).astype(np.float64)
-        request = target_request(scores_np.shape[1], targets=options.targets,
+        n_outputs = scores_np.shape[1] - len(options.score_functions)
+        request = target_request(n_outputs, targets=options.targets,
                                  top_targets=options.top_targets,
                                  target_names=options.target_names)
         target_indices = request.select(scores_np)
@@ -248,24 +304,21 @@ def capture_layer(model: nn.Module,
                 plan.layout.targets_to_channels_last(gradients)), plan.name))
         input_gradients = (None if relus is None else
                            as_numpy(_input_gradients(store, relus, target_indices, options)))
-    return _as_capture(plans[0], store, scores_np, target_indices, layers, input_gradients)
-
-
-def _as_capture(plan: LayerPlan, store: Dict[str, Any], scores_np: np.ndarray,
-                target_indices: np.ndarray, layers: List[LayerArrays],
-                input_gradients: Optional[np.ndarray]) -> LayerCapture:
     probabilities = None
     if store['logits_used']:
-        probs = _as_scores(store['output'].detach(), scores_np.shape[0])
-        probabilities = as_numpy(probs.exp() if plan.final_activation == 'log_softmax'
+        probs = _as_scores(store['output'].detach(), scores_np.shape[0])[:, :n_outputs]
+        probabilities = as_numpy(probs.exp() if plans[0].final_activation == 'log_softmax'
                                  else probs)
     return LayerCapture(activations=layers[0].activations,
                         gradients=layers[0].gradients,
                         scores=scores_np,
                         targets=target_indices,
                         layer_name=layers[0].layer_name,
-                        final_activation=plan.final_activation,
+                        final_activation=plans[0].final_activation,
                         logits=bool(store['logits_used']),
                         probabilities=probabilities,
                         more_layers=tuple(layers[1:]),
-                        input_gradients=input_gradients)
+                        input_gradients=input_gradients,
+                        function_names=tuple(
+                            score_function_name(function, position) for position, function
+                            in enumerate(options.score_functions)))

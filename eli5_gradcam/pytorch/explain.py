@@ -4,7 +4,6 @@ from __future__ import annotations
 from typing import Any, List, Optional, Sequence, Tuple
 
 import numpy as np
-import torch
 from eli5.base import Explanation
 from torch import nn
 
@@ -12,8 +11,12 @@ from ..nn.capture import LayerCapture
 from ..nn.driver import capture_documents, explain_documents, explain_one
 from ..nn.kinds import DocumentKind
 from ..nn.options import ExplainOptions, with_options_signature
+from ..nn.perturbation import GRADIENT_FREE
 from .capture import capture_layer
-from .inputs import as_model_input, as_numpy
+from .documents import ModelInputs, model_inputs
+from .inputs import as_numpy
+from .passes import ablated_scores, forward_capture, masked_scores
+from .predict import predict_scores
 
 __all__ = ['PYTORCH', 'PyTorchAdapter', 'explain_prediction_pytorch', 'explain_batch_pytorch',
            'capture_batch']
@@ -23,6 +26,7 @@ class PyTorchAdapter:
     """The framework work of an explanation, for :func:`~eli5_gradcam.nn.driver.explain_documents`."""
 
     channels_first = True
+    unsupported: Tuple[str, ...] = ()
 
     def name(self, model: Any) -> str:
         """The model's class name."""
@@ -33,19 +37,49 @@ class PyTorchAdapter:
         if not isinstance(model, nn.Module):
             raise TypeError(f'model must be a torch.nn.Module; got {type(model).__name__}')
 
-    def documents(self, model: Any, docs: Any) -> Tuple[torch.Tensor, Tuple[int, ...]]:
-        """The documents as a tensor on the model's device, see :func:`.inputs.as_model_input`."""
-        batch = as_model_input(model, docs)
-        return batch, tuple(int(size) for size in batch.shape)
+    def documents(self, model: Any, docs: Any, options: ExplainOptions
+                  ) -> Tuple[ModelInputs, Tuple[int, ...]]:
+        """The documents on the model's device, see :func:`.documents.model_inputs`."""
+        batch = model_inputs(model, docs, options.input_key)
+        return batch, batch.shape
 
     def as_numpy(self, batch: Any) -> np.ndarray:
-        """The documents on the CPU, as numpy."""
-        return as_numpy(batch)
+        """The explained input on the CPU, as numpy."""
+        return as_numpy(batch.explained)
+
+    def padding(self, batch: Any) -> Optional[np.ndarray]:
+        """Padding positions from the documents' ``attention_mask``."""
+        padding: Optional[np.ndarray] = batch.padding()
+        return padding
+
+    def offsets(self, batch: Any) -> Optional[np.ndarray]:
+        """The documents' ``offset_mapping``."""
+        offsets: Optional[np.ndarray] = batch.offsets
+        return offsets
 
     def capture(self, model: Any, batch: Any, kind: DocumentKind,
                 options: ExplainOptions) -> LayerCapture:
-        """See :func:`.capture.capture_layer`."""
+        """See :func:`.capture.capture_layer`; :func:`.passes.forward_capture`
+        (no backward pass) for the gradient-free methods."""
+        if options.method in GRADIENT_FREE:
+            return forward_capture(model, batch, kind, options)
         return capture_layer(model, batch, kind, options)
+
+    def masked_scores(self, model: Any, batch: Any, item: int, masks: np.ndarray,
+                      kind: DocumentKind, options: ExplainOptions) -> np.ndarray:
+        """See :func:`.passes.masked_scores`."""
+        return masked_scores(model, batch, item, masks, kind, options)
+
+    def ablated_scores(self, model: Any, batch: Any, item: int, channels: np.ndarray,
+                       kind: DocumentKind, options: ExplainOptions, *,
+                       whole: bool) -> np.ndarray:
+        """See :func:`.passes.ablated_scores`."""
+        return ablated_scores(model, batch, item, channels, kind, options, whole=whole)
+
+    def predict(self, model: Any, docs: Any, options: ExplainOptions) -> np.ndarray:
+        """The model's scores ``(batch, outputs)`` on ``docs``, no gradients (metrics);
+        see :func:`.predict.predict_scores`."""
+        return predict_scores(model, docs, options)
 
 
 #: The adapter instance the public functions use.
@@ -54,7 +88,8 @@ PYTORCH = PyTorchAdapter()
 
 @with_options_signature()
 def explain_prediction_pytorch(model: nn.Module, doc: Any, *, image: Any = None,
-                               tokens: Any = None, **options: Any) -> Explanation:
+                               tokens: Any = None, text: Optional[str] = None,
+                               offsets: Any = None, **options: Any) -> Explanation:
     """Explain a PyTorch model's prediction on one document with Grad-CAM.
 
     The model is run once, in eval behaviour, with a temporary hook on one
@@ -76,14 +111,25 @@ def explain_prediction_pytorch(model: nn.Module, doc: Any, *, image: Any = None,
         Float documents are cast to the model's float dtype, integer token
         ids stay integer; the document is moved to the model's device.
     image : PIL.Image.Image, optional
-        The picture to draw the heatmap on (default: drawn from ``doc``).
+        The picture to draw the heatmap on (default: drawn from ``doc``): the
+        view ``doc`` shows, at its size or scaled; another aspect ratio is an
+        error.
     tokens : list or array of str, optional
         The document's tokens, one per position of ``doc`` (batch axis
         allowed): gives a text explanation with highlighted tokens.
+    text : str, optional
+        The original text, with ``offsets`` (or a doc mapping holding a fast
+        tokenizer's ``offset_mapping``): highlight the text itself at the
+        right characters, special tokens and padding left out, word pieces
+        merged into words (see :mod:`eli5_gradcam.nn.words`); ``tokens`` may
+        then be left out.
+    offsets : array-like, optional
+        ``(length, 2)`` character offsets of the tokens in ``text``.
     **options
         ``targets``, ``top_targets``, ``target_names``, ``layer``, ``method``,
         ``relu``, ``counterfactual``, ``score``, ``output``, ``pad_value``,
-        ``pad_token``, ``padding``, ``interpolation_kind``, ``reshape``: see
+        ``pad_token``, ``padding``, ``interpolation_kind``, ``reshape``,
+        ``batch_size``, ``scorecam_maps``, ``progress``: see
         :class:`~eli5_gradcam.nn.options.ExplainOptions`.  For PyTorch,
         ``layer`` is a dotted name from ``model.named_modules()``
         (``'layer4.1.conv2'``), an index into that list, or the module itself;
@@ -127,7 +173,8 @@ def explain_prediction_pytorch(model: nn.Module, doc: Any, *, image: Any = None,
     '1'
     """
     return explain_one(PYTORCH, model, doc, ExplainOptions.from_keywords(
-        options, function='explain_prediction'), image=image, tokens=tokens)
+        options, function='explain_prediction'), image=image, tokens=tokens, text=text,
+        offsets=offsets)
 
 
 @with_options_signature()

@@ -6,7 +6,10 @@ from typing import Any, Optional, Tuple
 
 import numpy as np
 import torch
+from PIL import Image
 from torch import nn
+
+from ..nn.doc_checks import pil_doc_error
 
 __all__ = ['model_device_dtype', 'as_model_input', 'as_numpy']
 
@@ -56,6 +59,8 @@ def as_model_input(model: nn.Module, doc: Any) -> torch.Tensor:
         tensor = torch.from_numpy(np.ascontiguousarray(doc))
     elif isinstance(doc, torch.Tensor):
         tensor = doc.detach()
+    elif isinstance(doc, Image.Image):
+        raise pil_doc_error(channels_first=True)
     else:
         raise TypeError('doc must be a torch.Tensor or a numpy.ndarray with a batch axis '
                         f'of 1; got {type(doc).__name__}')

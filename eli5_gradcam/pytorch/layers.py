@@ -7,7 +7,13 @@ order modules *finished running*, whose output still has the spatial (image)
 or sequence (text, signal) extent the input calls for.  Registration order
 is not used: models often register modules in another order than they run.
 A module object called more than once (a shared ``ReLU``) is not one layer
-and is never chosen.
+and is never chosen.  A container whose output *is* the output of its last
+submodule (``features`` of a torchvision model, whose output ``features.7``
+produced) is reported by that submodule's name, the most specific module
+that runs once and produces the same tensor.
+
+The trace also sees which embedding reads the token ids the model was given,
+and checks the ids against its vocabulary before it runs.
 """
 from __future__ import annotations
 
@@ -19,29 +25,21 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import torch
 from torch import nn
 
+from ..nn.doc_checks import check_token_ids
 from ..nn.errors import ModelNotSupported
+from .layer_outputs import describe_output, first_tensor
 from .layout import CHANNELS_FIRST, Layout, Reshape, layout_for, module_order
 from .state import same_thread, temporary_hooks
 
-__all__ = ['ModuleRecord', 'ForwardTrace', 'first_tensor', 'trace_forward',
+__all__ = ['ModuleRecord', 'ForwardTrace', 'trace_forward',
            'LayerRequest', 'resolve_module']
+
+#: Modules that look token ids up in a table.
+_EMBEDDINGS: Tuple[type, ...] = (nn.Embedding, nn.EmbeddingBag)
 
 #: Final modules whose input is the logit (``score='auto'``), by kind.
 _FINAL_KINDS: Tuple[Tuple[type, str], ...] = (
     (nn.Softmax, 'softmax'), (nn.LogSoftmax, 'log_softmax'), (nn.Sigmoid, 'sigmoid'))
-
-
-def first_tensor(value: Any) -> Optional[torch.Tensor]:
-    """The tensor a module produced: itself, or the first tensor of a tuple/list.
-
-    An ``LSTM`` returns ``(output, (h, c))`` and attention ``(output, weights)``;
-    the first element is the layer's output.
-    """
-    if isinstance(value, torch.Tensor):
-        return value
-    if isinstance(value, (tuple, list)) and value:
-        return first_tensor(value[0])
-    return None
 
 
 @dataclass
@@ -61,6 +59,11 @@ class ModuleRecord:
         Shape of its (first call's) output tensor.
     order : str
         Axis order of that output, see :mod:`.layout`.
+    producer : ModuleRecord, optional
+        The submodule that finished just before this module and returned the
+        very tensor this module returned (a container's last child).
+    vocabulary : int, optional
+        For an embedding that reads the model's input: its number of ids.
     """
 
     name: str
@@ -70,6 +73,9 @@ class ModuleRecord:
     end: int = -1
     shape: Optional[Tuple[int, ...]] = None
     order: str = CHANNELS_FIRST
+    returned: str = ''
+    producer: Optional['ModuleRecord'] = None
+    vocabulary: Optional[int] = None
 
 
 @dataclass
@@ -95,9 +101,26 @@ class ForwardTrace:
         """The records keyed by module name."""
         return {record.name: record for record in self.records}
 
+    def vocabulary(self) -> Optional[Tuple[str, int]]:
+        """Name and size of the first embedding that read the model's input."""
+        for record in sorted(self.records, key=lambda r: r.start):
+            if record.vocabulary is not None:
+                return record.name, record.vocabulary
+        return None
+
+
+def check_ids(ids: torch.Tensor, vocabulary: int, name: str) -> None:
+    """Token ids must index the embedding ``name`` (a named ValueError otherwise)."""
+    if ids.numel() and not ids.is_floating_point():
+        check_token_ids(int(ids.min()), int(ids.max()), vocabulary=vocabulary, layer=name)
+
+
+def _reads_input(module: nn.Module, args: Any, model_input: Any) -> bool:
+    return isinstance(module, _EMBEDDINGS) and bool(args) and args[0] is model_input
+
 
 def trace_forward(model: nn.Module, run: Callable[[], Any],
-                  select: Callable[[Any], torch.Tensor],
+                  select: Callable[[Any], Optional[torch.Tensor]],
                   initial_order: str = CHANNELS_FIRST) -> ForwardTrace:
     """Run ``run()`` once without gradients, watching every module of ``model``.
 
@@ -117,7 +140,7 @@ def trace_forward(model: nn.Module, run: Callable[[], Any],
     """
     counter = itertools.count()
     records: Dict[int, ModuleRecord] = {}
-    state: Dict[str, Any] = {'order': initial_order, 'last': None}
+    state: Dict[str, Any] = {'order': initial_order, 'last': None, 'input': None}
 
     ours = same_thread()
 
@@ -125,7 +148,14 @@ def trace_forward(model: nn.Module, run: Callable[[], Any],
         def hook(module: nn.Module, args: Any) -> None:
             if record.start < 0 and ours():
                 record.start = next(counter)
+                if _reads_input(module, args, state['input']):
+                    record.vocabulary = int(getattr(module, 'num_embeddings'))
+                    check_ids(args[0], record.vocabulary, record.name)
         return hook
+
+    def model_hook(module: nn.Module, args: Any) -> None:
+        if state['input'] is None and args and ours():
+            state['input'] = args[0]
 
     def post_hook(record: ModuleRecord) -> Callable[..., None]:
         def hook(module: nn.Module, args: Any, output: Any) -> None:
@@ -135,14 +165,20 @@ def trace_forward(model: nn.Module, run: Callable[[], Any],
             order = module_order(module, state['order'])
             state['order'] = order
             tensor = first_tensor(output)
+            previous = state['last']
             state['last'] = (record, tensor)
             if record.calls == 1:
                 record.end = next(counter)
                 record.order = order
                 record.shape = None if tensor is None else tuple(tensor.shape)
+                record.returned = '' if tensor is not None else describe_output(output)
+                if (previous is not None and tensor is not None and previous[1] is tensor
+                        and previous[0].name.startswith(record.name + '.')):
+                    record.producer = previous[0]
         return hook
 
     with temporary_hooks() as handles:
+        handles.append(model.register_forward_pre_hook(model_hook))
         for name, module in model.named_modules():
             if module is model:
                 continue
@@ -156,7 +192,7 @@ def trace_forward(model: nn.Module, run: Callable[[], Any],
                                         key=lambda r: r.end))
     if state['last'] is not None:
         last_record, last_tensor = state['last']
-        if last_tensor is selected:
+        if selected is not None and last_tensor is selected:
             for final_type, kind in _FINAL_KINDS:
                 if isinstance(last_record.module, final_type):
                     trace.final_name, trace.final_kind = last_record.name, kind
@@ -222,15 +258,26 @@ def _automatic(trace: ForwardTrace, request: LayerRequest) -> Tuple[ModuleRecord
             'module that runs once was checked); pass layer= (a name from '
             'model.named_modules()) and, for an unusual output layout, reshape=')
     record, layout = candidates[-1]
-    if layout.drop_class_token:
-        # A Vision Transformer's class token is read after the last block:
-        # later token outputs only get gradient at the class token, so the
-        # map comes from the input of the last attention (its ``norm1``).
+    if layout.drop_class_token or request.spatial_ndim == 1:
+        # A Vision Transformer's class token (a BERT's [CLS]) is read after the
+        # last block: later token outputs only get gradient at that token, so
+        # the map comes from the input of the last attention (its ``norm1``).
         starts = [r.start for r in trace.records if _is_attention(r.module)]
         if starts:
             earlier = [c for c in candidates if c[0].end < max(starts)]
             if earlier:
                 record, layout = earlier[-1]
+    return _most_specific(record, layout, request)
+
+
+def _most_specific(record: ModuleRecord, layout: Layout, request: LayerRequest
+                   ) -> Tuple[ModuleRecord, Layout]:
+    """The deepest submodule that runs once and produced ``record``'s output tensor."""
+    while record.producer is not None and record.producer.calls == 1:
+        inner = request.layout(record.producer)
+        if inner is None or inner != layout:
+            break
+        record, layout = record.producer, inner
     return record, layout
 
 
@@ -298,6 +345,11 @@ def resolve_module(model: nn.Module, layer: object, trace: ForwardTrace,
         raise ValueError(f'layer {name!r} runs {record.calls} times in one forward pass '
                          '(a shared module), so it is not one layer; pick one of: '
                          f'{_listing(candidates)}')
+    if record.shape is None:
+        raise ValueError(f'layer {name!r} returns {record.returned}, nothing to explain; '
+                         'a layer must return a tensor (or a tuple, list or ModelOutput '
+                         'holding one); pick one of: '
+                         f'{_listing(candidates) or "none"}')
     layout = request.layout(record)
     if layout is None and request.reshape is not None:
         raise ValueError(f'reshape: on the output of layer {name!r} (shape {record.shape}) '

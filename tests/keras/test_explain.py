@@ -409,7 +409,7 @@ def test_show_prediction_text():
 @pytest.mark.parametrize('doc, error, match', [
     ('a string', TypeError, 'doc'),
     (np.array([['a']]), TypeError, 'doc'),
-    (np.zeros((12, 12, 3), 'float32'), ValueError, 'doc has shape'),
+    (np.zeros((12, 12, 3), 'float32'), ValueError, r'one HWC image without its batch axis'),
     (np.zeros((1, 10, 10, 3), 'float32'), ValueError, 'doc has shape'),
     (np.zeros((1, 3, 12, 12), 'float32'), ValueError, 'channels-first'),
     (np.zeros((2, 12, 12, 3), 'float32'), ValueError, 'one document'),

@@ -100,7 +100,7 @@ def test_method_spellings(spelling, name):
 
 def test_bad_method_and_shapes():
     with pytest.raises(ValueError, match="method must be one of"):
-        resolve_method('scorecam')
+        resolve_method('gradcam-deluxe')
     with pytest.raises(TypeError, match='method must be a str'):
         resolve_method(3)
     with pytest.raises(ValueError, match='gradients must have shape'):

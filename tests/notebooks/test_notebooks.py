@@ -61,11 +61,42 @@ def check_pytorch_image(notebook):
     assert found.group(1) == 'Egyptian cat'
 
 
+def check_keras_image(notebook):
+    """The shapes, and eli5 0.16's Keras image tutorial walked step by step (issue 18)."""
+    check_image(notebook)
+    printed = stdout(notebook)
+    # eli5 0.16's image_from_path: a (1, H, W, 3) float array in [0, 255]
+    assert re.search(r'image_array_from_path: \(1, 48, 48, 3\) float32 values 0\.\.\d+',
+                     printed)
+    assert 'image: (48, 48) RGBA | heatmap: (12, 12)' in printed        # expl.image, heatmap
+    for layer, side in (('conv1', 48), ('conv2', 24), ('conv3', 12)):   # three layers
+        assert f'{layer}: heatmap ({side}, {side})' in printed
+    assert "trained CNN: layer 'conv3'" in printed                      # two models
+    assert "MobileNetV2, random weights: layer 'out_relu'" in printed
+    sources = ''.join(cell.source for cell in notebook.cells if cell.cell_type == 'code')
+    for step in ('eli5.show_prediction(model, doc, target_names=CLASSES)', 'targets=[index]',
+                 'expl.image', 'expl.targets[0].heatmap', 'colormap=matplotlib.cm.inferno'):
+        assert step in sources
+
+
+def check_metrics(notebook):
+    check_image(notebook)                                   # the curves
+    printed = stdout(notebook)
+    found = re.search(r'Grad-CAM +deletion AUC ([0-9.]+) +insertion AUC ([0-9.]+)', printed)
+    assert found, 'the notebook does not print the deletion and insertion AUCs'
+    assert 0.0 <= float(found.group(1)) <= 1.0 and 0.0 <= float(found.group(2)) <= 1.0
+    assert 'Grad-CAM             pointing game hit: True' in printed
+    adapter = re.search(r'through the callable ([0-9.]+), through the adapter ([0-9.]+)',
+                        printed)
+    assert adapter and abs(float(adapter.group(1)) - float(adapter.group(2))) < 1e-3
+
+
 CHECKS = {
     'pytorch_image.ipynb': check_pytorch_image,
     'pytorch_text.ipynb': check_text,
-    'keras_image.ipynb': check_image,
+    'keras_image.ipynb': check_keras_image,
     'keras_text.ipynb': check_text,
+    'metrics.ipynb': check_metrics,
 }
 
 

@@ -39,7 +39,7 @@ def test_format_as_image_and_show_prediction_for_images() -> None:
     assert isinstance(drawn, Image.Image) and drawn.size == (16, 16)
     shown = eli5.show_prediction(model, IMAGE, relu=False)
     assert isinstance(shown, Image.Image) and shown.size == (16, 16)
-    assert "layer 'layer2'" in eli5.format_as_text(expl)
+    assert "layer 'layer2.0'" in eli5.format_as_text(expl)
 
 
 def test_show_prediction_for_text_highlights_the_tokens() -> None:

@@ -23,12 +23,13 @@ def _layer(expl) -> str:
 
 
 @pytest.mark.parametrize('factory, expected, shape', [
-    (ResNetStyle, 'layer2', (8, 8)),          # the block, after its in-place ReLU
-    (vgg_style, '0', (4, 4)),                 # the feature extractor, last max pool
-    (DenseNetStyle, 'features', (8, 8)),      # after the last concat and norm
-    (mobilenet_style, '0', (4, 4)),           # the last depthwise-separable block
-    (EfficientNetStyle, 'head', (4, 4)),      # conv head; never the SE's 1x1 outputs
-    (ConvNeXtStyle, 'stages', (4, 4)),        # channels-first again after the permutes
+    # The most specific module producing the chosen output (issue 18), not its container:
+    (ResNetStyle, 'layer2.0', (8, 8)),        # the block (its in-place ReLU is shared)
+    (vgg_style, '0.7', (4, 4)),               # the feature extractor's last max pool
+    (DenseNetStyle, 'features.5', (8, 8)),    # the norm after the last concat
+    (mobilenet_style, '0.3.5', (4, 4)),       # the last block's ReLU6
+    (EfficientNetStyle, 'head.2', (4, 4)),    # conv head; never the SE's 1x1 outputs
+    (ConvNeXtStyle, 'stages.2', (4, 4)),      # channels-first again after the permutes
     (SmallViT, 'blocks.1.norm1', (4, 4)),     # the input of the last attention
 ])
 def test_automatic_choice_on_image_families(factory, expected, shape) -> None:

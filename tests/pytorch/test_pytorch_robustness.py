@@ -132,9 +132,9 @@ EXPLAIN_CASES: List[Case] = [
     _case('doc-image-rank3-with-image', ValueError, 'doc must be an NCHW image',
           doc=torch.rand(1, 3, 8), image=PICTURE),
     _text('doc-ids-as-floats', ValueError, r'doc: the model failed .*float', doc=IDS.float()),
-    _text('doc-ids-out-of-vocabulary', ValueError, 'doc: the model failed',
+    _text('doc-ids-out-of-vocabulary', ValueError, 'doc: token id 40 is outside the vocabulary',
           doc=torch.tensor([[1, 2, 3, 40]])),
-    _text('doc-ids-negative', ValueError, 'doc: the model failed',
+    _text('doc-ids-negative', ValueError, 'doc: token id -1 is outside the vocabulary',
           doc=torch.tensor([[1, 2, 3, -1]])),
     # targets / top_targets / target_names
     _case('targets-name-without-names', ValueError, 'targets', targets=['cat']),
@@ -549,6 +549,7 @@ def test_model_state_unchanged_after_an_interrupt_mid_call(drawn: Dict[str, Any]
         calls[0] += 1
         if calls[0] == on_call:
             raise Interrupt('interrupted mid-explanation')
+    can_differentiate = differentiable(model, drawn['doc'])
     handle = victim.register_forward_hook(interrupting)
     try:
         before = full_state(model)
@@ -556,10 +557,16 @@ def test_model_state_unchanged_after_an_interrupt_mid_call(drawn: Dict[str, Any]
             _quiet_explain(model, drawn['doc'], layer=drawn['layer'], **drawn['options'])
         except Interrupt:
             pass
+        except ValueError as exc:
+            # PyTorch refuses to differentiate this model at all (see differentiable):
+            # a named error about doc, raised before the interrupt could fire
+            assert not can_differentiate and str(exc).startswith('doc: the model failed'), exc
+        else:
+            raise AssertionError('the interrupt did not go through')
         # a fresh model has no cached plan, so there are two passes and the hook fires
-        assert calls[0] == on_call
+        assert calls[0] == on_call or not can_differentiate
         assert_same_full_state(before, full_state(model))
-        if differentiable(model, drawn['doc']):
+        if can_differentiate:
             _quiet_explain(model, drawn['doc'], layer=drawn['layer'], **drawn['options'])
             assert_same_full_state(before, full_state(model))    # and it still works
     finally:

@@ -1,6 +1,6 @@
 """The one place that branches on the Keras backend.
 
-Each module here (``tensorflow``, ``torch``, ``jax``) has the same two
+Each module here (``tensorflow``, ``torch``, ``jax``) has the same three
 functions, as Keras keeps one folder per backend with the same names:
 
 ``probe(model, docs, probe)``
@@ -9,6 +9,9 @@ functions, as Keras keeps one folder per backend with the same names:
 ``run(model, plan, docs, targets)``
     One forward pass, compiled where the backend allows, returning numpy
     ``(activations, gradients, scores, probabilities, targets)``.
+``predict(model, docs, select)``
+    The model's output on ``docs`` (``select`` picks the scores among its
+    outputs) as numpy, without gradients: what the metrics score.
 
 ``tf_keras`` models run on the TensorFlow module.
 """

@@ -26,13 +26,18 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..cache import cached
-from ..forward import Probe, StepPlan, StepResult, Tap, step_key
+from ..forward import BackendOps, Probe, StepPlan, StepResult, Tap, step_key
 from ..guided import GuidedSwitch, guided_hooks
 from ...nn.targets import TargetRequest
 from ..patching import wrapped_calls
 from ...nn.errors import model_boundary
 
-__all__ = ['probe', 'run', 'guided_identity']
+__all__ = ['probe', 'run', 'guided_identity', 'compile_pass', 'PADS', 'predict']
+
+#: The tensor operations the shared score code needs.
+OPS = BackendOps(jnp.reshape, lambda parts: jnp.concatenate(parts, 1),
+                 lambda tensor: tensor.astype(jnp.float32))
+
 
 
 def _variables(model: Any) -> Tuple[list, list]:
@@ -102,7 +107,7 @@ def _build(model: Any, plan: StepPlan, request_key: Tuple[str, int]) -> Callable
             hooks = tap.hooks() + guided_hooks(plan.relu_layers, guided_identity(switch))
             with wrapped_calls(hooks):
                 outputs = _forward(model, trainable, non_trainable, inputs)
-            scores, probabilities = tap.scores(outputs, jnp.reshape)
+            scores, probabilities = tap.scores(outputs, OPS)
             scores = scores.astype(jnp.float32)
             if mode == 'top':
                 ranking = jax.lax.stop_gradient(scores if count > 0 else -scores)
@@ -140,7 +145,7 @@ def _execute(step: Callable[..., Any], *args: Any) -> Any:
 def run(model: Any, plan: StepPlan, docs: np.ndarray, request: TargetRequest) -> StepResult:
     """One compiled forward pass and the gradients of every requested target."""
     step = cached(model, step_key('jax', plan, docs, request),
-                  lambda: _build(model, plan, request.key))
+                  lambda: _build(model, plan, request.key), functions=plan.functions)
     given = request.given_indices(docs.shape[0])
     trainable, non_trainable = _variables(model)
     # numpy arguments go to the compiled function as they are: an eager
@@ -153,3 +158,53 @@ def run(model: Any, plan: StepPlan, docs: np.ndarray, request: TargetRequest) ->
                       np.asarray(probabilities, np.float32) if plan.probabilities else None,
                       np.asarray(targets),
                       np.asarray(input_gradients, np.float32) if plan.guided else None)
+
+
+#: Compiled passes are traced per input shape: callers pad their row batches.
+PADS = True
+
+
+def _ops() -> Any:
+    from ..passes import PassOps
+    return PassOps(reshape=jnp.reshape, float32=lambda x: x.astype(jnp.float32),
+                   zeros=lambda shape: jnp.zeros(shape, jnp.float32),
+                   repeat=lambda x, count: jnp.repeat(x, count, axis=0),
+                   like=lambda x, y: x.astype(y.dtype))
+
+
+def compile_pass(model: Any, body: Callable[..., Any]) -> Callable[..., Tuple[np.ndarray, ...]]:
+    """``body(call, dense, ops, *arrays)`` compiled with ``jax.jit``, no
+    gradient (Eigen-CAM, Score-CAM, Ablation-CAM, see :mod:`..passes`).
+
+    ``call(inputs)`` runs ``model.stateless_call`` in inference mode with the
+    variables passed as arguments; ``dense`` is this backend's Dense
+    pre-activation, ``ops`` its :class:`~..passes.PassOps`.  Returns
+    ``run(*numpy arrays) -> numpy outputs``.
+    """
+    ops = _ops()
+    model_ref = weakref.ref(model)
+
+    def step(trainable: list, non_trainable: list, *arrays: jax.Array) -> Any:
+        model = model_ref()
+        if model is None:
+            raise RuntimeError('the model of this compiled function was deleted')
+        return body(lambda inputs: _forward(model, trainable, non_trainable, inputs), _dense,
+                    ops, *arrays)
+
+    jitted = jax.jit(step)
+
+    def run(*arrays: np.ndarray) -> Tuple[np.ndarray, ...]:
+        model = model_ref()
+        if model is None:
+            raise RuntimeError('the model of this compiled function was deleted')
+        trainable, non_trainable = _variables(model)
+        outputs = _execute(jitted, trainable, non_trainable, *arrays)
+        return tuple(np.asarray(output) for output in outputs)
+    return run
+
+
+def predict(model: Any, docs: np.ndarray, select: Callable[[Any], Any]) -> np.ndarray:
+    """The selected model output on ``docs``, in inference mode (for metrics)."""
+    trainable, non_trainable = _variables(model)
+    outputs = _forward(model, trainable, non_trainable, jnp.asarray(docs))
+    return np.asarray(select(outputs))

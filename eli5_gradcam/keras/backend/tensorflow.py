@@ -23,13 +23,18 @@ import numpy as np
 import tensorflow as tf
 
 from ..cache import cached
-from ..forward import Probe, StepPlan, StepResult, Tap, step_key
+from ..forward import BackendOps, Probe, StepPlan, StepResult, Tap, step_key
 from ..guided import GuidedSwitch, guided_hooks
 from ...nn.targets import TargetRequest
 from ..patching import call_model, wrapped_calls
 from ...nn.errors import model_boundary
 
-__all__ = ['probe', 'run', 'guided_identity']
+__all__ = ['probe', 'run', 'guided_identity', 'compile_pass', 'PADS', 'predict']
+
+#: The tensor operations the shared score code needs.
+OPS = BackendOps(tf.reshape, lambda parts: tf.concat(parts, 1),
+                 lambda tensor: tf.cast(tensor, tf.float32))
+
 
 
 def probe(model: Any, docs: np.ndarray, recorder: Probe) -> None:
@@ -105,7 +110,7 @@ def _build(model: Any, plan: StepPlan, request_key: Tuple[str, int]) -> Callable
             hooks = tap.hooks() + guided_hooks(plan.relu_layers, guided_identity(switch))
             with wrapped_calls(hooks):
                 outputs = call_model(model, docs, training=False)
-            scores, probabilities = tap.scores(outputs, tf.reshape)
+            scores, probabilities = tap.scores(outputs, OPS)
             scores = tf.cast(scores, tf.float32)
             if mode == 'top':
                 ranking = tf.stop_gradient(scores if count > 0 else -scores)
@@ -163,7 +168,7 @@ def _execute(step: Callable[..., Any], *args: Any) -> Any:
 def run(model: Any, plan: StepPlan, docs: np.ndarray, request: TargetRequest) -> StepResult:
     """One compiled forward pass and the gradients of every requested target."""
     step = cached(model, step_key('tensorflow', plan, docs, request),
-                  lambda: _build(model, plan, request.key))
+                  lambda: _build(model, plan, request.key), functions=plan.functions)
     given = request.given_indices(docs.shape[0])
     with _quiet_retracing():
         activations, gradients, scores, probabilities, targets, input_gradients = _execute(
@@ -171,3 +176,48 @@ def run(model: Any, plan: StepPlan, docs: np.ndarray, request: TargetRequest) ->
     return StepResult([a.numpy() for a in activations], [g.numpy() for g in gradients],
                       scores.numpy(), probabilities.numpy() if plan.probabilities else None,
                       targets.numpy(), input_gradients.numpy() if plan.guided else None)
+
+
+#: Compiled passes are traced per input shape: callers pad their row batches.
+PADS = True
+
+
+def _ops() -> Any:
+    from ..passes import PassOps
+    return PassOps(reshape=tf.reshape, float32=lambda x: tf.cast(x, tf.float32),
+                   zeros=lambda shape: tf.zeros(shape, tf.float32),
+                   repeat=lambda x, count: tf.repeat(x, count, axis=0),
+                   like=lambda x, y: tf.cast(x, y.dtype))
+
+
+def compile_pass(model: Any, body: Callable[..., Any]) -> Callable[..., Tuple[np.ndarray, ...]]:
+    """``body(call, dense, ops, *arrays)`` compiled as one ``tf.function`` with
+    no gradient (Eigen-CAM, Score-CAM, Ablation-CAM, see :mod:`..passes`).
+
+    ``call(inputs)`` runs the model in inference mode; ``dense`` is this
+    backend's Dense pre-activation, ``ops`` its :class:`~..passes.PassOps`.
+    Returns ``run(*numpy arrays) -> numpy outputs``.
+    """
+    ops = _ops()
+    model_ref = weakref.ref(model)
+
+    def step(*arrays: tf.Tensor) -> Any:
+        model = model_ref()
+        if model is None:
+            raise RuntimeError('the model of this compiled function was deleted')
+        return body(lambda inputs: call_model(model, inputs, training=False), _dense, ops,
+                    *arrays)
+
+    function = tf.function(step, autograph=False)
+
+    def run(*arrays: np.ndarray) -> Tuple[np.ndarray, ...]:
+        with _quiet_retracing():
+            outputs = _execute(function, *[tf.constant(array) for array in arrays])
+        return tuple(output.numpy() for output in outputs)
+    return run
+
+
+def predict(model: Any, docs: np.ndarray, select: Callable[[Any], Any]) -> np.ndarray:
+    """The selected model output on ``docs``, eagerly and without gradients (for metrics)."""
+    outputs = call_model(model, tf.constant(docs), training=False)
+    return np.asarray(tf.convert_to_tensor(select(outputs)).numpy())

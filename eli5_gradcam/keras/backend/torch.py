@@ -13,18 +13,23 @@ off for the layers' gradients, on for the input's, from the same forward pass.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, List, Optional, Sequence
+import weakref
+from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 import keras
 import numpy as np
 import torch
 
-from ..forward import Probe, StepPlan, StepResult, Tap
+from ..forward import BackendOps, Probe, StepPlan, StepResult, Tap
 from ..guided import GuidedSwitch, guided_hooks
 from ...nn.targets import TargetRequest
 from ..patching import call_model, wrapped_calls
 
-__all__ = ['probe', 'run', 'guided_identity']
+__all__ = ['probe', 'run', 'guided_identity', 'compile_pass', 'PADS', 'predict']
+
+#: The tensor operations the shared score code needs.
+OPS = BackendOps(torch.reshape, lambda parts: torch.cat(parts, 1),
+                 lambda tensor: tensor.float())
 
 
 def _numpy(tensor: torch.Tensor) -> np.ndarray:
@@ -88,7 +93,7 @@ def run(model: Any, plan: StepPlan, docs: np.ndarray, request: TargetRequest) ->
     hooks = tap.hooks() + guided_hooks(plan.relu_layers, guided_identity(switch))
     with torch.enable_grad(), wrapped_calls(hooks):
         outputs = call_model(model, inputs, training=False)
-        scores, probabilities = tap.scores(outputs, torch.reshape)
+        scores, probabilities = tap.scores(outputs, OPS)
     scores_np = _numpy(scores)
     targets = request.select(scores_np)
     index = torch.as_tensor(targets, device=scores.device)
@@ -102,3 +107,44 @@ def run(model: Any, plan: StepPlan, docs: np.ndarray, request: TargetRequest) ->
     return StepResult([_numpy(a) for a in tap.layer_outputs], [_numpy(g) for g in gradients],
                       scores_np, None if probabilities is None else _numpy(probabilities),
                       targets, input_gradients)
+
+
+#: Eager: passes run at any batch size, callers need not pad.
+PADS = False
+
+
+def _ops() -> Any:
+    from ..passes import PassOps
+    return PassOps(reshape=torch.reshape, float32=lambda x: x.float(),
+                   zeros=lambda shape: torch.zeros(shape),
+                   repeat=lambda x, count: x.repeat_interleave(count, dim=0),
+                   like=lambda x, y: x.to(y.dtype))
+
+
+def compile_pass(model: Any, body: Callable[..., Any]) -> Callable[..., Tuple[np.ndarray, ...]]:
+    """``body(call, dense, ops, *arrays)`` run eagerly under ``torch.no_grad()``
+    (Eigen-CAM, Score-CAM, Ablation-CAM, see :mod:`..passes`).
+
+    ``call(inputs)`` runs the model in inference mode; ``dense`` is this
+    backend's Dense pre-activation, ``ops`` its :class:`~..passes.PassOps`.
+    Returns ``run(*numpy arrays) -> numpy outputs``.
+    """
+    ops = _ops()
+    model_ref = weakref.ref(model)
+
+    def run(*arrays: np.ndarray) -> Tuple[np.ndarray, ...]:
+        model = model_ref()
+        if model is None:
+            raise RuntimeError('the model of this pass was deleted')
+        with torch.no_grad():
+            outputs = body(lambda inputs: call_model(model, inputs, training=False), _dense,
+                           ops, *[keras.ops.convert_to_tensor(array) for array in arrays])
+        return tuple(_numpy(output) for output in outputs)
+    return run
+
+
+def predict(model: Any, docs: np.ndarray, select: Callable[[Any], Any]) -> np.ndarray:
+    """The selected model output on ``docs``, without recording a graph (for metrics)."""
+    with torch.no_grad():
+        outputs = call_model(model, keras.ops.convert_to_tensor(docs), training=False)
+        return _numpy(select(outputs))
