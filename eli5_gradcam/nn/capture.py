@@ -25,13 +25,14 @@ class LayerArrays:
     ----------
     activations : numpy.ndarray
         ``(batch, *spatial, channels)``.
-    gradients : numpy.ndarray
-        ``(batch, targets, *spatial, channels)``.
+    gradients : numpy.ndarray or None
+        ``(batch, targets, *spatial, channels)``; None for a capture of a
+        gradient-free method.
     layer_name : str
     """
 
     activations: np.ndarray
-    gradients: np.ndarray
+    gradients: Optional[np.ndarray]
     layer_name: str
 
     @property

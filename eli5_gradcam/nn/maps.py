@@ -16,7 +16,7 @@ the explanation builders.
 """
 from __future__ import annotations
 
-from typing import List
+from typing import Any, List
 
 import numpy as np
 
@@ -48,7 +48,7 @@ def layer_heatmaps(capture: LayerCapture, options: ExplainOptions) -> List[np.nd
         raise ValueError(f'method {options.method!r} has no layer map')
     # the first layer's second array may be channel scores (Score-CAM,
     # Ablation-CAM) or absent (Eigen-CAM's forward-only capture)
-    evidence = [method_evidence(capture, method)] + [
+    evidence: List[Any] = [method_evidence(capture, method)] + [
         arrays.gradients for arrays in capture.more_layers]
     return [compute(arrays.activations, second, method=method,
                     relu=options.relu, counterfactual=options.counterfactual)
