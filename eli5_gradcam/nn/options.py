@@ -298,7 +298,7 @@ class ExplainOptions:
             raise ValueError(SCORECAM_COUNTERFACTUAL)
         if isinstance(self.layer, tuple) and self.method in GRADIENT_FREE:
             raise ValueError(f'layer: several layers ({list(self.layer)!r}) are fused from '
-                             "one forward and backward pass; method={self.method!r} takes "
+                             f'one forward and backward pass; method={self.method!r} takes '
                              'no gradients: explain one layer at a time, or use a gradient '
                              "method such as 'gradcam' or 'layercam'")
 

@@ -333,11 +333,20 @@ def test_bad_smooth_values_are_named(given, error, match):
         ExplainOptions(smooth=given)
 
 
-@pytest.mark.parametrize('method', ['eigencam', 'eigengradcam', 'guided-backprop'])
+@pytest.mark.parametrize('method', ['eigencam', 'eigengradcam', 'guided-backprop', 'scorecam',
+                                    'ablationcam'])
 def test_eigen_smoothing_needs_channel_terms(method):
     with pytest.raises(ValueError, match=f"smooth='eigen' needs .*method='{method}'"):
         ExplainOptions(method=method, smooth='eigen')
     ExplainOptions(method=method, smooth='aug')
+
+
+@pytest.mark.parametrize('method', ['eigencam', 'scorecam', 'ablationcam'])
+def test_several_layers_need_a_gradient_method(method):
+    with pytest.raises(ValueError, match=rf"layer: several layers \(\['layer3', 'layer4'\]\).*"
+                                         rf"method='{method}' takes no gradients"):
+        ExplainOptions(method=method, layer=['layer3', 'layer4'])
+    assert ExplainOptions(method=method, layer=['layer4']).layer == 'layer4'
 
 
 @pytest.mark.parametrize('given, normalised', [

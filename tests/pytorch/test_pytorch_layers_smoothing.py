@@ -149,7 +149,8 @@ def _symmetric_cnn(symmetric: bool = True) -> nn.Module:
     return model
 
 
-@pytest.mark.parametrize('method', ['gradcam', 'hirescam', 'layercam', 'gradcam++'])
+@pytest.mark.parametrize('method', ['gradcam', 'hirescam', 'layercam', 'gradcam++', 'eigencam',
+                                    'scorecam', 'ablationcam'])
 def test_augmentation_is_exact_on_an_equivariant_network(method: str) -> None:
     model = _symmetric_cnn()
     image = torch.zeros(1, 3, 12, 12)
