@@ -13,7 +13,7 @@ from typing import Any, Callable
 import keras
 import numpy as np
 
-__all__ = ['forward', 'forward_and_gradient']
+__all__ = ['forward', 'forward_and_gradient', 'forward_and_input_gradient']
 
 
 def _split(model: Any, layer_name: str) -> Any:
@@ -70,3 +70,29 @@ def forward_and_gradient(model: Any, layer_name: str) -> Callable[[np.ndarray, n
     compiled = jax.jit(run)
     return lambda x, t: [np.asarray(v) for v in compiled(base_t, base_n, head_t, head_n,
                                                           x, t)]
+
+
+def forward_and_input_gradient(model: Any) -> Callable[[np.ndarray, np.ndarray], Any]:
+    """Compiled: the gradient of ``sum_i scores[i, targets[i]]`` with respect to the
+    input (Guided Grad-CAM's floor: a forward pass and a full backward pass)."""
+    if keras.backend.backend() == 'tensorflow':
+        import tensorflow as tf
+
+        @tf.function
+        def step(x: Any, targets: Any) -> Any:
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                scores = model(x, training=False)
+                picked = tf.gather(scores, targets, axis=1, batch_dims=1)
+            return tape.gradient(picked, x)
+        return lambda x, t: step(tf.constant(x), t).numpy()
+    import jax
+    import jax.numpy as jnp
+    trainable = [v.value for v in model.trainable_variables]
+    fixed = [v.value for v in model.non_trainable_variables]
+
+    def picked(x: Any, t: Any, n: Any, targets: Any) -> Any:
+        scores = model.stateless_call(t, n, x)[0]
+        return jnp.take_along_axis(scores, targets[:, None], axis=1).sum()
+    compiled = jax.jit(jax.grad(picked))
+    return lambda x, t: np.asarray(compiled(x, trainable, fixed, t))

@@ -68,6 +68,20 @@ def _contenders(case: Dict[str, Any], targets: List[int], peers: Dict[str, Any],
     return contenders
 
 
+def _guided(case: Dict[str, Any], rounds: int) -> Dict[str, Any]:
+    """Guided Grad-CAM (issue 15) against a forward pass plus a full input backward."""
+    model, doc = case['model'], case['doc']
+    target = _top(model, doc, 1)[0]
+    gradient = floors_keras.forward_and_input_gradient(model)
+    first = np.array([target], dtype='int32')
+    contenders: Dict[str, Callable[[], object]] = {
+        'floor': lambda: gradient(doc, first),
+        'eli5-gradcam': lambda: eli5.explain_prediction(
+            model, doc, layer=case['layer'], targets=[target], method='guided-gradcam'),
+    }
+    return interleaved(contenders, rounds)
+
+
 def _batch(case: Dict[str, Any], batch: int, rounds: int) -> Dict[str, Any]:
     model = case['model']
     docs = np.random.default_rng(1).random((batch, 224, 224, 3)).astype('float32')
@@ -127,6 +141,7 @@ def _core(args: Any, peers: Dict[str, Any], rounds: int, results: Dict[str, Any]
             _contenders(case, targets, peers, several=False), rounds)
         results['five'][case['name']] = interleaved(
             _contenders(case, targets, peers, several=True), rounds)
+    results['guided'] = {cases[0]['name']: _guided(cases[0], rounds)}
     batch = 4 if args.quick else args.batch
     results['batch'] = {'size': batch, 'times': _batch(cases[0], batch,
                                                        1 if args.quick else 3)}

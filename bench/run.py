@@ -150,6 +150,9 @@ def _report(results: Dict[str, Dict[str, Any]], imports: Dict[str, Any], command
             continue
         lines += _table('One document, one target', data['one'])
         lines += _table('Five targets of one document (floor: one target)', data['five'])
+        if 'guided' in data:
+            lines += _table('Guided Grad-CAM, one target (floor: one forward pass and the '
+                            "score's gradient with respect to the input)", data['guided'])
         batch = data['batch']
         floor = batch['times']['floor']['median_ms']
         ours = batch['times']['eli5-gradcam']['median_ms']

@@ -89,6 +89,30 @@ def _five_targets(case: Dict[str, Any], peers: Dict[str, Any], rounds: int) -> D
     return interleaved(contenders, rounds)
 
 
+def _input_gradient(model: torch.nn.Module, doc: torch.Tensor, target: int) -> Any:
+    """Guided Grad-CAM's floor: one forward and the target score's gradient to the input."""
+    inputs = doc.detach().requires_grad_(True)
+    return torch.autograd.grad(model(inputs)[0, target], inputs)
+
+
+def _guided(case: Dict[str, Any], peers: Dict[str, Any], rounds: int) -> Dict[str, Any]:
+    """Guided Grad-CAM (issue 15) against a forward pass plus a full input backward."""
+    model, doc = case['model'], case['doc']
+    with torch.no_grad():
+        target = int(model(doc).argmax())
+    contenders: Dict[str, Callable[[], object]] = {
+        'floor': lambda: _input_gradient(model, doc, target),
+        'eli5-gradcam': lambda: eli5.explain_prediction(
+            model, doc, layer=case['layer'], targets=[target], method='guided-gradcam'),
+    }
+    if peers.get('captum') is None:
+        from captum.attr import GuidedGradCam
+        method = GuidedGradCam(model, model.get_submodule(case['layer']))
+        contenders['captum'] = lambda: method.attribute(doc, target=target,
+                                                        interpolate_mode='bilinear')
+    return interleaved(contenders, rounds)
+
+
 def _batch(case: Dict[str, Any], batch: int, rounds: int) -> Dict[str, Any]:
     model = case['model']
     docs = torch.rand(batch, 3, 224, 224, generator=torch.Generator().manual_seed(1))
@@ -151,6 +175,7 @@ def _core(args: Any, peers: Dict[str, Any], rounds: int, results: Dict[str, Any]
     for case in cases:
         results['one'][case['name']] = _one_image(case, peers, rounds)
         results['five'][case['name']] = _five_targets(case, peers, rounds)
+    results['guided'] = {cases[0]['name']: _guided(cases[0], peers, rounds)}
     batch = 4 if args.quick else args.batch
     results['batch'] = {'size': batch, 'times': _batch(cases[0], batch,
                                                        1 if args.quick else 3)}

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from ..nn.gradcam import METHODS
+from ..nn.gradcam import METHOD_TITLES
 from .inputs import PREPROCESSING, expand_inputs, load_document
 from .models import input_size, load_labels, load_model
 
@@ -34,7 +34,7 @@ def add_explain_parser(commands: Any) -> None:
     which.add_argument('--top-targets', type=_nonzero, metavar='K',
                        help='explain the K highest-scoring classes')
     parser.add_argument('--layer', help='layer to explain (default: chosen automatically)')
-    parser.add_argument('--method', default='gradcam', choices=sorted(METHODS),
+    parser.add_argument('--method', default='gradcam', choices=sorted(METHOD_TITLES),
                         help='CAM method (default: %(default)s)')
     parser.add_argument('--no-relu', dest='relu', action='store_false',
                         help='keep negative evidence (signed heatmaps)')

@@ -12,14 +12,16 @@ from typing import Any, Optional, Tuple
 
 import numpy as np
 
-from ..nn.capture import LayerCapture
+from ..nn.capture import LayerArrays, LayerCapture
 from ..nn.errors import library_fault
+from ..nn.guided import GUIDED_METHODS
 from ..nn.kinds import DocumentKind
 from ..nn.options import ExplainOptions
 from ..nn.targets import score_function_name, target_request
 from . import backend as backends
 from .cache import cached
 from .forward import Probe, StepPlan
+from .guided import no_relu_error, relu_layers
 from .layers import LayerRecord, final_activation, head_kind, resolve_layer
 
 __all__ = ['capture_keras', 'probe_model', 'make_plan', 'plan_for', 'framework_message']
@@ -64,11 +66,28 @@ def _n_outputs(shape: Optional[Tuple[Optional[int], ...]]) -> int:
     return 1 if len(shape) == 1 else int(shape[1])  # type: ignore[arg-type]
 
 
+def _records(model: Any, recorder: Probe, kind: DocumentKind,
+             options: ExplainOptions) -> Tuple[LayerRecord, ...]:
+    """The explained layers' records (``layer=[...]`` gives several)."""
+    items = options.layer if isinstance(options.layer, tuple) else (options.layer,)
+    return tuple(resolve_layer(model, item, recorder.records, kind.spatial_ndim,
+                                kind.image_hw)
+                 for item in items)
+
+
+def _shape(record: LayerRecord) -> Tuple[int, ...]:
+    return tuple(int(d) for d in record.shape)  # type: ignore[union-attr, arg-type]
+
+
 def make_plan(model: Any, recorder: Probe, kind: DocumentKind,
               options: ExplainOptions) -> StepPlan:
-    """Resolve the layer and the score mode for one signature."""
-    record: LayerRecord = resolve_layer(model, options.layer, recorder.records,
-                                        kind.spatial_ndim, kind.image_hw)
+    """Resolve the layers, the score mode and the guided ReLUs for one signature."""
+    records = _records(model, recorder, kind, options)
+    record = records[0]
+    guided = options.method in GUIDED_METHODS
+    relus = relu_layers(model) if guided else ()
+    if guided and not relus:
+        raise no_relu_error(options.method)
     n_outputs = _n_outputs(recorder.output_shape) if options.needs_outputs else 0
     leaves = [r for r in recorder.records if not r.is_model]
     last = leaves[-1] if leaves else None
@@ -77,21 +96,24 @@ def make_plan(model: Any, recorder: Probe, kind: DocumentKind,
         activation = final_activation(last.layer)
     head = head_kind(last.layer) if (last is not None and activation is not None
                                      and options.score == 'auto') else None
-    shape = tuple(int(d) for d in record.shape)  # type: ignore[union-attr, arg-type]
     return StepPlan(layer=record.layer, layer_path=record.path,
                     head=last.layer if head and last is not None else None, head_kind=head,
-                    output=options.output, n_outputs=n_outputs, layer_shape=shape,
+                    output=options.output, n_outputs=n_outputs, layer_shape=_shape(record),
                     probabilities=activation is not None, final_activation=activation,
-                    functions=options.score_functions)
+                    functions=options.score_functions,
+                    more_layers=tuple((r.layer, r.path, _shape(r)) for r in records[1:]),
+                    guided=guided, relu_layers=relus,
+                    counterfactual=guided and options.counterfactual)
 
 
 def plan_for(model: Any, docs: np.ndarray, kind: DocumentKind,
              options: ExplainOptions) -> StepPlan:
     """The cached :class:`StepPlan` of this call (probing the model once per signature)."""
     recorder = probe_model(model, docs, options.output, options.needs_outputs)
+    guided = options.method in GUIDED_METHODS
     return cached(model, ('plan', docs.shape, str(docs.dtype), repr(options.output),
                           options.score, options.layer_key, kind.spatial_ndim,
-                          options.needs_outputs),
+                          options.needs_outputs, guided, guided and options.counterfactual),
                   lambda: make_plan(model, recorder, kind, options),
                   functions=options.score_functions)
 
@@ -108,8 +130,10 @@ def capture_keras(model: Any, docs: np.ndarray, kind: DocumentKind,
     kind : DocumentKind
         What the documents ask of the layer (its spatial axes).
     options : ExplainOptions
-        ``layer``, ``targets``, ``top_targets``, ``target_names``, ``score``
-        and ``output`` are read from it.
+        ``layer`` (one or several), ``targets``, ``top_targets``,
+        ``target_names``, ``score`` and ``output`` are read from it;
+        ``method`` and ``counterfactual`` for the guided methods, whose input
+        gradients come from the same pass (see :mod:`.guided`).
 
     Returns
     -------
@@ -121,21 +145,28 @@ def capture_keras(model: Any, docs: np.ndarray, kind: DocumentKind,
                              target_names=options.target_names)
     module = backends.backend_module(model)
     try:
-        activations, gradients, scores, probabilities, target_indices = module.run(
-            model, plan, docs, request)
+        result = module.run(model, plan, docs, request)
     except Exception as exc:  # the arguments are checked: the model failed on the values
         if library_fault(exc):
             raise
         raise _model_failed(exc, docs, 'failed') from exc
+    layers = [LayerArrays(np.asarray(activations, dtype=np.float32),
+                          np.asarray(gradients, dtype=np.float32), path)
+              for (_, path, _), activations, gradients in zip(
+                  plan.explained, result.activations, result.gradients)]
     return LayerCapture(
-        activations=np.asarray(activations, dtype=np.float32),
-        gradients=np.asarray(gradients, dtype=np.float32),
-        scores=np.asarray(scores, dtype=np.float32),
-        targets=np.asarray(target_indices, dtype=np.int64),
+        activations=layers[0].activations,
+        gradients=layers[0].gradients,
+        scores=np.asarray(result.scores, dtype=np.float32),
+        targets=np.asarray(result.targets, dtype=np.int64),
         layer_name=plan.layer_path,
         final_activation=plan.final_activation,
         logits=plan.head_kind is not None,
-        probabilities=None if probabilities is None else np.asarray(probabilities, np.float32),
+        probabilities=(None if result.probabilities is None
+                       else np.asarray(result.probabilities, np.float32)),
+        more_layers=tuple(layers[1:]),
+        input_gradients=(None if result.input_gradients is None
+                         else np.asarray(result.input_gradients, np.float32)),
         function_names=tuple(score_function_name(function, position)
                              for position, function in enumerate(plan.functions)),
     )

@@ -8,7 +8,7 @@ operation of a particular framework lives here.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 
 import numpy as np
 
@@ -17,7 +17,8 @@ from ..nn.targets import TargetRequest, score_function_name
 from .layers import LayerRecord, is_model, walk_layers
 from .patching import OutputHook
 
-__all__ = ['StepPlan', 'Probe', 'Tap', 'BackendOps', 'is_tensor', 'pick_output', 'shape_of', 'step_key']
+__all__ = ['StepPlan', 'StepResult', 'Probe', 'Tap', 'BackendOps', 'is_tensor', 'pick_output',
+           'shape_of', 'step_key']
 
 @dataclass(frozen=True)
 class StepPlan:
@@ -43,6 +44,15 @@ class StepPlan:
         Whether the model output is a probability (softmax or sigmoid).
     final_activation : str or None
         ``'softmax'`` or ``'sigmoid'`` when the model's last layer applies one.
+    more_layers : tuple of (layer, path, shape)
+        The other explained layers of ``layer=[...]``, in the order given.
+    guided : bool
+        Also differentiate the input, with the ReLUs of ``relu_layers``
+        guided (:mod:`.guided`).
+    relu_layers : tuple
+        The layers a guided pass overrides.
+    counterfactual : bool
+        The guided input gradients are those of the negated scores.
     functions : tuple of callable
         Score-function targets: one score column each, after the outputs.
     """
@@ -56,7 +66,33 @@ class StepPlan:
     layer_shape: Tuple[int, ...]
     probabilities: bool
     final_activation: Optional[str] = None
+    more_layers: Tuple[Tuple[Any, str, Tuple[int, ...]], ...] = ()
+    guided: bool = False
+    relu_layers: Tuple[Any, ...] = ()
+    counterfactual: bool = False
     functions: Tuple[Callable[[Any], Any], ...] = ()
+
+    @property
+    def explained(self) -> Tuple[Tuple[Any, str, Tuple[int, ...]], ...]:
+        """Every explained ``(layer, path, shape)``, the first layer first."""
+        return ((self.layer, self.layer_path, self.layer_shape),) + self.more_layers
+
+
+class StepResult(NamedTuple):
+    """What a backend's ``run`` returns, as numpy.
+
+    ``activations`` and ``gradients`` hold one array per explained layer
+    (``(batch, *spatial, channels)`` and ``(batch, targets, *spatial,
+    channels)``); ``input_gradients`` is ``(batch, targets, *input_shape)``
+    for a guided plan, else None.
+    """
+
+    activations: List[np.ndarray]
+    gradients: List[np.ndarray]
+    scores: np.ndarray
+    probabilities: Optional[np.ndarray]
+    targets: np.ndarray
+    input_gradients: Optional[np.ndarray]
 
 
 def shape_of(value: Any) -> Optional[Tuple[Optional[int], ...]]:
@@ -133,26 +169,34 @@ class Tap:
     model : keras.Model
         For its output names.
     mark : callable
-        ``mark(layer_output) -> layer_output``: what the backend does to make
-        the layer's output differentiable (add a zero tensor to it).
+        ``mark(index, layer_output) -> layer_output``: what the backend does to
+        make the output of explained layer ``index`` (of
+        :attr:`StepPlan.explained`) differentiable (add a zero tensor to it).
     dense : callable
         ``dense(inputs, layer, use_bias)``: a Dense layer's pre-activation in
         the backend's ops.  It runs inside the head's call, where the layer's
         weights are what the forward pass uses (JAX's stateless scope).
     """
 
-    def __init__(self, plan: StepPlan, model: Any, mark: Callable[[Any], Any],
+    def __init__(self, plan: StepPlan, model: Any, mark: Callable[[int, Any], Any],
                  dense: Callable[[Any, Any, bool], Any]) -> None:
         self.plan = plan
         self.mark = mark
         self.dense = dense
         self.output_names = output_names_of(model)
-        self.activations: Any = None
+        self.layer_outputs: List[Any] = [None] * len(plan.explained)
         self.logits: Any = None
 
-    def _layer_hook(self, layer: Any, args: tuple, outputs: Any) -> Any:
-        self.activations = outputs
-        return self.mark(outputs)
+    @property
+    def activations(self) -> Any:
+        """The first explained layer's output."""
+        return self.layer_outputs[0]
+
+    def _layer_hook(self, index: int) -> OutputHook:
+        def hook(layer: Any, args: tuple, outputs: Any) -> Any:
+            self.layer_outputs[index] = outputs
+            return self.mark(index, outputs)
+        return hook
 
     def _head_hook(self, layer: Any, args: tuple, outputs: Any) -> Any:
         inputs = args[0] if args else None
@@ -164,8 +208,11 @@ class Tap:
 
     def hooks(self) -> List[Tuple[Any, OutputHook]]:
         """The layer's hook and, when scores are logits, the head's."""
-        hooks: List[Tuple[Any, OutputHook]] = [(self.plan.layer, self._layer_hook)]
-        if self.plan.head is not None and self.plan.head is not self.plan.layer:
+        hooks: List[Tuple[Any, OutputHook]] = [
+            (layer, self._layer_hook(index))
+            for index, (layer, _, _) in enumerate(self.plan.explained)]
+        if self.plan.head is not None and all(self.plan.head is not layer
+                                              for layer, _, _ in self.plan.explained):
             hooks.append((self.plan.head, self._head_hook))
         return hooks
 
@@ -219,5 +266,6 @@ def _score_column(function: Callable[[Any], Any], outputs: Any, batch: int, posi
 def step_key(backend: str, plan: StepPlan, docs: np.ndarray, request: TargetRequest) -> Tuple:
     """Cache key of the compiled step of ``backend`` for this call: it is
     traced once per (layer, input signature, score mode, output, targets)."""
-    return (backend, plan.layer_path, docs.shape, str(docs.dtype), plan.head_kind,
-            plan.output, plan.n_outputs, request.key)
+    return (backend, tuple(path for _, path, _ in plan.explained), docs.shape,
+            str(docs.dtype), plan.head_kind, plan.output, plan.n_outputs, request.key,
+            plan.guided, plan.counterfactual)

@@ -74,7 +74,7 @@ def _scores_of(plan: StepPlan, model: Any, dense: Callable[..., Any], ops: PassO
                call: Callable[..., Any], inputs: Any,
                mark: Callable[[Any], Any]) -> Tuple[Any, Any, Any]:
     """Run the model once with the tap's hooks: ``(activations, scores, probabilities)``."""
-    tap = PassTap(plan, model, mark, dense)
+    tap = PassTap(plan, model, lambda index, outputs: mark(outputs), dense)
     hooks: List[Tuple[Any, OutputHook]] = tap.hooks()
     with wrapped_calls(hooks):
         outputs = call(inputs)

@@ -6,7 +6,7 @@ from typing import Dict, Optional, Tuple
 
 import numpy as np
 
-__all__ = ['LayerCapture', 'FINAL_ACTIVATIONS', 'SCORE_NAMES']
+__all__ = ['LayerCapture', 'LayerArrays', 'FINAL_ACTIVATIONS', 'SCORE_NAMES']
 
 #: Final activations an adapter may report (what the model's last layer applies).
 FINAL_ACTIVATIONS = ('softmax', 'log_softmax', 'sigmoid')
@@ -15,6 +15,30 @@ FINAL_ACTIVATIONS = ('softmax', 'log_softmax', 'sigmoid')
 SCORE_NAMES: Dict[Optional[str], str] = {
     'softmax': 'pre-softmax logit', 'log_softmax': 'pre-softmax logit',
     'sigmoid': 'pre-sigmoid logit', None: 'model output'}
+
+
+@dataclass(frozen=True)
+class LayerArrays:
+    """One explained layer of a capture: its output and the target gradients.
+
+    Attributes
+    ----------
+    activations : numpy.ndarray
+        ``(batch, *spatial, channels)``.
+    gradients : numpy.ndarray or None
+        ``(batch, targets, *spatial, channels)``; None for a capture of a
+        gradient-free method.
+    layer_name : str
+    """
+
+    activations: np.ndarray
+    gradients: Optional[np.ndarray]
+    layer_name: str
+
+    @property
+    def spatial_shape(self) -> tuple:
+        """Shape of the layer's spatial (or sequence) axes."""
+        return tuple(self.activations.shape[1:-1])
 
 
 @dataclass(frozen=True)
@@ -49,6 +73,14 @@ class LayerCapture:
         not the model's output.
     probabilities : numpy.ndarray, optional
         ``(batch, outputs)`` class probabilities, where the adapter knows them.
+    more_layers : tuple of LayerArrays
+        The other layers of ``layer=[...]``, in the order given, from the same
+        pass (the first one is ``activations`` / ``gradients`` above).
+    input_gradients : numpy.ndarray, optional
+        ``(batch, targets, *spatial, channels)``: the guided-backpropagation
+        gradient of each target's score with respect to the input, channels
+        last (the negated score's with ``counterfactual=True``), from the same
+        pass; given for ``method='guided-backprop'`` and ``'guided-gradcam'``.
     function_names : tuple of str
         Names of the score-function targets, whose scores are the last
         ``len(function_names)`` columns of ``scores`` (after the model's outputs).
@@ -68,6 +100,8 @@ class LayerCapture:
     final_activation: Optional[str] = None
     logits: bool = False
     probabilities: Optional[np.ndarray] = None
+    more_layers: Tuple[LayerArrays, ...] = ()
+    input_gradients: Optional[np.ndarray] = None
     function_names: Tuple[str, ...] = ()
     channel_scores: Optional[np.ndarray] = None
 
@@ -80,6 +114,17 @@ class LayerCapture:
     def spatial_shape(self) -> tuple:
         """Shape of the layer's spatial (or sequence) axes."""
         return tuple(self.activations.shape[1:-1])
+
+    @property
+    def layers(self) -> Tuple[LayerArrays, ...]:
+        """Every explained layer, the first one (``activations``) first."""
+        return (LayerArrays(self.activations, self.gradients, self.layer_name),
+                ) + tuple(self.more_layers)
+
+    @property
+    def layer_names(self) -> Tuple[str, ...]:
+        """The names of :attr:`layers`."""
+        return (self.layer_name,) + tuple(arrays.layer_name for arrays in self.more_layers)
 
     @property
     def score_name(self) -> str:

@@ -12,10 +12,13 @@ from typing import Any, List, Optional, Protocol, Sequence, Tuple
 import numpy as np
 from eli5.base import Explanation
 
+from .augment import augmented_heatmaps
 from .capture import LayerCapture
 from .errors import ModelNotSupported
 from .explanation import Documents, explain_capture, not_supported
+from .guided import GUIDED_METHODS, check_guided_documents
 from .kinds import DocumentKind, check_documents, document_kind
+from .maps import capture_heatmaps
 from .options import ExplainOptions
 from .passes import channel_score_pass
 from .perturbation import CHANNEL_SCORE_METHODS
@@ -97,6 +100,11 @@ def _prepare(adapter: Adapter, model: Any, docs: Any, options: ExplainOptions, *
     token_lists = check_documents(shape, kind=kind.kind, single=single, images=images,
                                   tokens=tokens, texts=texts,
                                   channels_first=adapter.channels_first)
+    if options.method in GUIDED_METHODS:
+        check_guided_documents(options.method, kind.kind, adapter.as_numpy(batch).dtype)
+    if 'aug' in options.smooth and kind.kind != 'image':
+        raise ValueError(f"smooth='aug' flips and shifts images; these documents are "
+                         f"{kind.kind} documents: use smooth='eigen' or None")
     return batch, kind, token_lists, shape
 
 
@@ -109,13 +117,28 @@ def _capture(adapter: Adapter, model: Any, batch: Any, shape: tuple, kind: Docum
     return capture
 
 
+def _augmented(adapter: Adapter, model: Any, capture: LayerCapture, docs: np.ndarray,
+               kind: DocumentKind, options: ExplainOptions) -> np.ndarray:
+    """The maps of ``smooth='aug'``: every view through the adapter, averaged."""
+    def capture_view(images: np.ndarray, targets: Tuple[int, ...]) -> LayerCapture:
+        view_options = options.replace(targets=targets, top_targets=None)
+        view, shape = adapter.documents(model, images, view_options)
+        return _capture(adapter, model, view, shape, kind, view_options)
+
+    return augmented_heatmaps(capture, docs, channels_first=adapter.channels_first,
+                              heatmaps=lambda one: capture_heatmaps(one, options),
+                              capture_view=capture_view)
+
+
 def capture_documents(adapter: Adapter, model: Any, docs: Any, options: ExplainOptions, *,
                       images: Optional[Sequence[Any]] = None,
                       tokens: Optional[Sequence[Any]] = None) -> LayerCapture:
     """The raw :class:`LayerCapture` of a batch: activations, gradients, scores.
 
     The same checks and the same passes as :func:`explain_documents`,
-    without building explanations (for custom maps and metrics).
+    without building explanations (for custom maps and metrics); with
+    ``smooth='aug'``, the passes on the documents as given (the other views
+    are run only to build maps).
     """
     batch, kind, _, shape = _prepare(adapter, model, docs, options, images=images,
                                      tokens=tokens, single=False)
@@ -162,8 +185,11 @@ def explain_documents(adapter: Adapter, model: Any, docs: Any, options: ExplainO
                           channels_first=adapter.channels_first,
                           padding=adapter.padding(batch) if text else None,
                           texts=texts, offsets=given)
+    heatmaps = None
+    if 'aug' in options.smooth and numpy_docs is not None:
+        heatmaps = _augmented(adapter, model, capture, numpy_docs, kind, options)
     return explain_capture(capture, estimator=adapter.name(model), kind=kind.kind,
-                           options=options, documents=documents)
+                           options=options, documents=documents, heatmaps=heatmaps)
 
 
 def explain_one(adapter: Adapter, model: Any, doc: Any, options: ExplainOptions, *,

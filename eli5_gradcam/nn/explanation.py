@@ -10,6 +10,9 @@ input decides the shape of the result, one builder per kind:
   removed) and ``weighted_spans`` for eli5's HTML highlighting;
 * ``'other'``: the normalised heatmap at the layer's resolution (signals,
   time series, volumes).
+
+With several layers (``layer=[...]``) the map is on the finest layer's grid;
+the guided methods give image maps at the input's pixels.
 """
 from __future__ import annotations
 
@@ -23,10 +26,11 @@ from PIL import Image
 
 from .capture import LayerCapture
 from .features import fewer_feature_weights, ranked_feature_weights
-from .gradcam import METHOD_TITLES, compute_heatmaps, normalize_heatmaps
+from .gradcam import METHOD_TITLES, normalize_heatmaps
 from .image import doc_to_image
 from .kinds import KINDS
-from .perturbation import evidence_source, method_evidence
+from .maps import capture_heatmaps
+from .perturbation import evidence_source
 from .options import ExplainOptions
 from .targets import target_labels
 from .text import (TokenLayout, as_tokens, padding_mask, resize_heatmap, strip_padding,
@@ -54,14 +58,24 @@ class GradCAMExplanation(Explanation):
     layer : str
         The explained layer, named as the user's model names it (a dotted
         name from ``named_modules()`` for PyTorch, a layer path for Keras):
-        pass it back as ``layer=`` to explain the same layer again.
+        pass it back as ``layer=`` to explain the same layer again.  Several
+        layers (``layer=[...]``) are joined by ``'+'``, ``'layer3+layer4'``,
+        which ``layer=`` takes back too.  None for
+        ``method='guided-backprop'``, which explains no layer.
+    layers : tuple of str
+        The explained layers, one name each, in the order given (one for a
+        single layer, none for ``'guided-backprop'``).
     """
 
     layer: Optional[str] = attr.ib(default=None)
+    layers: Tuple[str, ...] = attr.ib(default=())
 
-    def __init__(self, *args: Any, layer: Optional[str] = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, layer: Optional[str] = None,
+                 layers: Optional[Sequence[str]] = None, **kwargs: Any) -> None:
         Explanation.__init__(self, *args, **kwargs)
-        self.layer = layer
+        self.layers = tuple(layers) if layers is not None else (
+            () if layer is None else (layer,))
+        self.layer = layer if layer is not None or not self.layers else '+'.join(self.layers)
 
 
 def not_supported(estimator: str, reason: str) -> Explanation:
@@ -105,14 +119,36 @@ def position_feature_weights(heatmap: np.ndarray, top: int = TOP_POSITIONS) -> F
         heatmap, lambda i: _position_name(np.unravel_index(i, shape)), top)
 
 
+def _layers_text(capture: LayerCapture) -> str:
+    parts = []
+    for arrays in capture.layers:
+        shape = 'x'.join(str(size) for size in arrays.spatial_shape)
+        parts.append(f"'{arrays.layer_name}' ({shape} positions, "
+                     f'{arrays.activations.shape[-1]} channels)')
+    if len(parts) == 1:
+        return f'layer {parts[0]}'
+    return f'layers {", ".join(parts)}, fused on the finest grid'
+
+
+def _method_text(capture: LayerCapture, options: ExplainOptions) -> str:
+    title = METHOD_TITLES[options.method]
+    score = f"each target's {capture.score_name}"
+    if options.method == 'guided-backprop':
+        return f'{title}: the guided gradient of {score} with respect to the input pixels.'
+    text = (f'{title} on {_layers_text(capture)}, '
+            f'{evidence_source(options.method, capture.score_name)}')
+    if options.method == 'guided-gradcam':
+        text += (", upsampled to the input's pixels and multiplied by the guided gradient "
+                 'of the input')
+    return text + '.'
+
+
 def _description(capture: LayerCapture, options: ExplainOptions, kind: str) -> str:
-    shape = 'x'.join(str(s) for s in capture.spatial_shape)
-    channels = capture.activations.shape[-1]
-    parts = [
-        f"{METHOD_TITLES[options.method]} on layer '{capture.layer_name}' "
-        f'({shape} positions, {channels} channels), '
-        f'{evidence_source(options.method, capture.score_name)}.',
-    ]
+    parts = [_method_text(capture, options)]
+    if 'eigen' in options.smooth:
+        parts.append('Eigen-smoothed: first principal component of the channel terms.')
+    if 'aug' in options.smooth:
+        parts.append('Augmentation-smoothed: averaged over the image flipped and shifted.')
     if options.counterfactual:
         parts.append('Counterfactual: the map shows what lowers the score.')
     if options.relu:
@@ -235,13 +271,18 @@ def _target_explanation(capture: LayerCapture, item: int, index: int, label: Any
 
 
 def _check_layer_rank(capture: LayerCapture, kind: str) -> None:
-    spatial_ndim = len(capture.spatial_shape)
     wanted = {'image': (2, 'a 2-D (height x width)'), 'text': (1, 'a sequence (1-D)')}
-    if kind in wanted and spatial_ndim != wanted[kind][0]:
-        raise ValueError(f"layer '{capture.layer_name}' gives {spatial_ndim} spatial axes "
-                         f'{capture.spatial_shape}; {"an" if kind == "image" else "a"} '
-                         f'{kind} explanation needs a layer with {wanted[kind][1]} output: '
-                         'pass another layer=')
+    for arrays in capture.layers:
+        spatial_ndim = len(arrays.spatial_shape)
+        if kind in wanted and spatial_ndim != wanted[kind][0]:
+            raise ValueError(f"layer '{arrays.layer_name}' gives {spatial_ndim} spatial axes "
+                             f'{arrays.spatial_shape}; {"an" if kind == "image" else "a"} '
+                             f'{kind} explanation needs a layer with {wanted[kind][1]} '
+                             'output: pass another layer=')
+
+
+def _explained_layers(capture: LayerCapture, options: ExplainOptions) -> Tuple[str, ...]:
+    return () if options.method == 'guided-backprop' else capture.layer_names
 
 
 def explain_capture(capture: LayerCapture,
@@ -249,7 +290,8 @@ def explain_capture(capture: LayerCapture,
                     estimator: str,
                     kind: str,
                     options: ExplainOptions = ExplainOptions(),
-                    documents: Documents = Documents()) -> List[Explanation]:
+                    documents: Documents = Documents(),
+                    heatmaps: Optional[np.ndarray] = None) -> List[Explanation]:
     """Turn one capture into one :class:`GradCAMExplanation` per document.
 
     Parameters
@@ -265,6 +307,10 @@ def explain_capture(capture: LayerCapture,
         and interpolation are read from it.
     documents : Documents
         The batch's documents, pictures and tokens.
+    heatmaps : numpy.ndarray, optional
+        The unnormalised ``(batch, targets, *spatial)`` maps, when computed
+        already (``smooth='aug'``); default:
+        :func:`~eli5_gradcam.nn.maps.capture_heatmaps` of ``capture``.
 
     Returns
     -------
@@ -273,9 +319,7 @@ def explain_capture(capture: LayerCapture,
     if kind not in KINDS:
         raise ValueError(f'kind must be one of {KINDS}; got {kind!r}')
     _check_layer_rank(capture, kind)
-    raw = compute_heatmaps(capture.activations, method_evidence(capture, options.method),
-                           method=options.method, relu=options.relu,
-                           counterfactual=options.counterfactual)
+    raw = capture_heatmaps(capture, options) if heatmaps is None else heatmaps
     description = _description(capture, options, kind)
     explanations: List[Explanation] = []
     for item in range(raw.shape[0]):
@@ -296,5 +340,5 @@ def explain_capture(capture: LayerCapture,
         explanations.append(GradCAMExplanation(
             estimator=estimator, description=description,
             method=METHOD_TITLES[options.method], is_regression=capture.is_regression,
-            targets=targets, image=image, layer=capture.layer_name))
+            targets=targets, image=image, layers=_explained_layers(capture, options)))
     return explanations

@@ -245,7 +245,10 @@ def hirescam_map(activations: np.ndarray, gradients: np.ndarray) -> np.ndarray:
 
 MapFunction = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
-#: The methods ``method=`` accepts, by name.
+#: The methods that map one layer, by name: a function of its activations and
+#: gradients.  ``method=`` also accepts the guided methods, which need the
+#: guided gradients of the input (:mod:`eli5_gradcam.nn.guided`); every name
+#: is a key of :data:`METHOD_TITLES`.
 METHODS: Dict[str, MapFunction] = {
     'gradcam': gradcam_map,
     'gradcam++': gradcam_plus_plus_map,
@@ -263,7 +266,7 @@ METHODS: Dict[str, MapFunction] = {
 #: :func:`compute_heatmaps`).
 PAIR_METHODS = tuple(name for name in METHODS if name not in CHANNEL_SCORE_METHODS)
 
-#: Display names used in explanations.
+#: Display names used in explanations: every method ``method=`` accepts.
 METHOD_TITLES: Dict[str, str] = {
     'gradcam': 'Grad-CAM',
     'gradcam++': 'Grad-CAM++',
@@ -274,6 +277,8 @@ METHOD_TITLES: Dict[str, str] = {
     'eigengradcam': 'EigenGrad-CAM',
     'scorecam': 'Score-CAM',
     'ablationcam': 'Ablation-CAM',
+    'guided-gradcam': 'Guided Grad-CAM',
+    'guided-backprop': 'Guided Backpropagation',
 }
 
 _ALIASES = {
@@ -288,6 +293,12 @@ _ALIASES = {
     'eigen-grad-cam': 'eigengradcam', 'eigengrad-cam': 'eigengradcam',
     'eigen-gradcam': 'eigengradcam', 'eigen_grad_cam': 'eigengradcam',
     'eigengrad_cam': 'eigengradcam',
+    'guidedgradcam': 'guided-gradcam', 'guided_gradcam': 'guided-gradcam',
+    'guided-grad-cam': 'guided-gradcam', 'guided_grad_cam': 'guided-gradcam',
+    'guided grad-cam': 'guided-gradcam',
+    'guidedbackprop': 'guided-backprop', 'guided_backprop': 'guided-backprop',
+    'guided backprop': 'guided-backprop', 'guided-backpropagation': 'guided-backprop',
+    'guided backpropagation': 'guided-backprop',
     'score-cam': 'scorecam', 'score_cam': 'scorecam',
     'ablation-cam': 'ablationcam', 'ablation_cam': 'ablationcam',
 }
@@ -301,21 +312,24 @@ def resolve_method(method: object) -> str:
     method : str
         One of ``'gradcam'``, ``'gradcam++'``, ``'xgradcam'``, ``'layercam'``,
         ``'hirescam'``, ``'eigencam'``, ``'eigengradcam'``, ``'scorecam'``,
-        ``'ablationcam'`` (case-insensitive; ``'Grad-CAM'``, ``'XGrad-CAM'``,
-        ``'Eigen-CAM'``, ``'Score-CAM'`` and similar spellings are accepted).
+        ``'ablationcam'``, ``'guided-gradcam'``, ``'guided-backprop'``
+        (case-insensitive; ``'Grad-CAM'``, ``'XGrad-CAM'``, ``'Eigen-CAM'``,
+        ``'Score-CAM'``, ``'Guided Grad-CAM'`` and similar spellings are
+        accepted).
 
     Returns
     -------
     str
-        The key of :data:`METHODS`.
+        The key of :data:`METHOD_TITLES` (of :data:`METHODS` for the methods
+        that map a layer).
     """
     if not isinstance(method, str):
-        raise TypeError(f'method must be a str, one of {sorted(METHODS)}; '
+        raise TypeError(f'method must be a str, one of {sorted(METHOD_TITLES)}; '
                         f'got {type(method).__name__} {method!r}')
     key = method.strip().lower()
     key = _ALIASES.get(key, key)
-    if key not in METHODS:
-        raise ValueError(f'method must be one of {sorted(METHODS)}; got {method!r}')
+    if key not in METHOD_TITLES:
+        raise ValueError(f'method must be one of {sorted(METHOD_TITLES)}; got {method!r}')
     return key
 
 
@@ -345,7 +359,8 @@ def compute_heatmaps(activations: np.ndarray,
         ``'scorecam'`` or ``'ablationcam'``: the keys of :data:`METHODS`.
         ``'eigencam'`` uses the activations only: it gives the same map for
         every target, whatever the gradients, and ``counterfactual`` does not
-        change it.
+        change it.  The guided methods need the input's gradients too (a
+        ValueError here): see :func:`eli5_gradcam.nn.maps.capture_heatmaps`.
     relu : bool
         Keep only positive evidence, as the papers do (default).  With
         ``False`` the map keeps its sign: negative values mark regions that
@@ -362,6 +377,11 @@ def compute_heatmaps(activations: np.ndarray,
         ``(batch, targets, *spatial)``, float64.
     """
     name = resolve_method(method)
+    if name not in METHODS:
+        raise ValueError(f'method {name!r} needs guided gradients of the input, not only a '
+                         "layer's activations and gradients: use eli5.explain_prediction, "
+                         'or eli5_gradcam.nn.maps.capture_heatmaps on a capture with '
+                         'input_gradients')
     activations = np.asarray(activations, dtype=np.float64)
     gradients = np.asarray(gradients)
     if name in CHANNEL_SCORE_METHODS:

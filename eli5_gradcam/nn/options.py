@@ -18,15 +18,19 @@ from typing import Any, Callable, Collection, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
+from .eigen_smooth import CONTRIBUTIONS
 from .gradcam import resolve_method
-from .perturbation import SCORECAM_COUNTERFACTUAL
+from .perturbation import GRADIENT_FREE, SCORECAM_COUNTERFACTUAL
 from .targets import is_index
 from .text import INTERPOLATION_KINDS, PADDING_SIDES
 
-__all__ = ['SCORES', 'ExplainOptions', 'with_options_signature', 'check_bool']
+__all__ = ['SCORES', 'SMOOTHING', 'ExplainOptions', 'with_options_signature', 'check_bool']
 
 #: Accepted values of ``score``.
 SCORES = ('auto', 'output')
+
+#: Accepted values of ``smooth`` (one, or several joined by ``'+'`` or in a list).
+SMOOTHING = ('aug', 'eigen')
 
 
 def check_bool(name: str, value: Any) -> bool:
@@ -77,6 +81,51 @@ def _as_targets(targets: Any) -> Optional[Tuple[Any, ...]]:
     return tuple(int(t) if is_index(t) else t if callable(t) else str(t) for t in items)
 
 
+def _as_smoothing(smooth: Any) -> Tuple[str, ...]:
+    """``smooth`` as a sorted tuple of :data:`SMOOTHING` names (empty: none)."""
+    if smooth is None or smooth == ():      # () is the normalised 'none'
+        return ()
+    if isinstance(smooth, str):
+        items: Sequence[Any] = smooth.split('+')
+    elif isinstance(smooth, (list, tuple)):
+        items = smooth
+    else:
+        raise TypeError(f'smooth must be None, one of {SMOOTHING} or a list of them; got '
+                        f'{type(smooth).__name__} {smooth!r}')
+    if not items:
+        raise ValueError(f'smooth is empty; pass None for no smoothing, or one of {SMOOTHING}')
+    names = []
+    for item in items:
+        if not isinstance(item, str):
+            raise TypeError(f'smooth must hold str names, one of {SMOOTHING}; got '
+                            f'{type(item).__name__} {item!r}')
+        if item.strip().lower() not in SMOOTHING:
+            raise ValueError(f'smooth must be None, one of {SMOOTHING} or several of them '
+                             f"('aug+eigen'); got {smooth!r}")
+        names.append(item.strip().lower())
+    return tuple(sorted(set(names)))
+
+
+def _as_layer(layer: Any) -> Any:
+    """``layer`` with several layers as a tuple: a list, a tuple or ``'a+b'``."""
+    if isinstance(layer, str) and '+' in layer:
+        layer = layer.split('+')
+        if any(not part.strip() for part in layer):
+            raise ValueError(f"layer: {'+'.join(layer)!r} has an empty name between '+' signs; "
+                             "list several layers as 'a+b' or ['a', 'b']")
+        layer = [part.strip() for part in layer]
+    if not isinstance(layer, (list, tuple)):
+        return layer
+    if not layer:
+        raise ValueError('layer is an empty list; give at least one layer, or None to '
+                         'choose one automatically')
+    for item in layer:
+        if item is None or isinstance(item, (list, tuple)):
+            raise TypeError('layer: a list of layers must hold layer names, indices or layer '
+                            f'objects; got {type(item).__name__} {item!r}')
+    return tuple(layer) if len(layer) > 1 else layer[0]
+
+
 def _check_target_names(target_names: Any) -> None:
     if target_names is None or isinstance(target_names, Mapping):
         return
@@ -104,14 +153,19 @@ class ExplainOptions:
         The ``k`` highest-scoring outputs (negative ``k``: the lowest).
     target_names : list of str or dict, optional
         Names of the outputs, shown in the explanation.
-    layer : str, int, layer object or None
+    layer : str, int, layer object, list of them, or None
         The layer to explain; None chooses one (see the adapter's docs).
+        Several layers, as a list or as names joined by ``'+'``
+        (``'layer3+layer4'``, what ``GradCAMExplanation.layer`` says), give
+        one map per layer, fused into one (:mod:`eli5_gradcam.nn.fusion`).
+        Normalised here to a tuple of two or more, or a single layer.
     method : str
         ``'gradcam'`` (default), ``'gradcam++'``, ``'xgradcam'``, ``'layercam'``,
         ``'hirescam'``, ``'eigencam'``, ``'eigengradcam'``, ``'scorecam'``,
-        ``'ablationcam'`` (see :data:`eli5_gradcam.nn.gradcam.METHODS`).
-        ``'eigencam'``, ``'scorecam'`` and ``'ablationcam'`` run no backward
-        pass; the last two run extra forward passes (see ``batch_size``).
+        ``'ablationcam'``, ``'guided-gradcam'``, ``'guided-backprop'`` (see
+        :data:`eli5_gradcam.nn.gradcam.METHODS`).  ``'eigencam'``, ``'scorecam'``
+        and ``'ablationcam'`` run no backward pass; the last two run extra
+        forward passes (see ``batch_size``).
     relu : bool
         Keep only positive evidence (default True); False keeps the sign.
     counterfactual : bool
@@ -137,6 +191,13 @@ class ExplainOptions:
         PyTorch only: maps a layer output of an unrecognised layout (batch
         first) to ``(batch, *spatial, channels)``; applied to the activations
         and the gradients alike.
+    smooth : None, 'aug', 'eigen', 'aug+eigen' or a list of them
+        ``'aug'``: test-time augmentation (image documents: the map of the
+        image flipped and shifted, re-aligned and averaged, see
+        :mod:`eli5_gradcam.nn.augment`); ``'eigen'``: the first principal
+        component of the method's channel terms instead of their sum (see
+        :mod:`eli5_gradcam.nn.eigen_smooth`).  Normalised here to a sorted
+        tuple, ``()`` for none.
     input_key : int or str, optional
         For a document of several inputs (a mapping of keyword inputs such
         as a Hugging Face ``BatchEncoding``, or a tuple of positional inputs),
@@ -173,6 +234,7 @@ class ExplainOptions:
     padding: Optional[str] = None
     interpolation_kind: str = 'linear'
     reshape: Optional[Callable[[Any], Any]] = None
+    smooth: Any = None
     input_key: Any = None
     batch_size: Optional[int] = None
     scorecam_maps: Optional[int] = None
@@ -180,6 +242,8 @@ class ExplainOptions:
 
     def __post_init__(self) -> None:
         put = object.__setattr__
+        put(self, 'layer', _as_layer(self.layer))
+        put(self, 'smooth', _as_smoothing(self.smooth))
         put(self, 'targets', _as_targets(self.targets))
         if self.targets is not None and self.top_targets is not None:
             raise ValueError('pass either targets or top_targets, not both '
@@ -192,6 +256,9 @@ class ExplainOptions:
             put(self, 'top_targets', int(self.top_targets))
         _check_target_names(self.target_names)
         put(self, 'method', resolve_method(self.method))
+        if 'eigen' in self.smooth and self.method not in CONTRIBUTIONS:
+            raise ValueError(f"smooth='eigen' needs a method that sums weighted channels, one "
+                             f'of {sorted(CONTRIBUTIONS)}; method={self.method!r} does not')
         put(self, 'relu', check_bool('relu', self.relu))
         put(self, 'counterfactual', check_bool('counterfactual', self.counterfactual))
         _check_choice('score', self.score, SCORES)
@@ -229,6 +296,11 @@ class ExplainOptions:
                              f'(Faster Score-CAM); got method={self.method!r}')
         if self.counterfactual and self.method == 'scorecam':
             raise ValueError(SCORECAM_COUNTERFACTUAL)
+        if isinstance(self.layer, tuple) and self.method in GRADIENT_FREE:
+            raise ValueError(f'layer: several layers ({list(self.layer)!r}) are fused from '
+                             f'one forward and backward pass; method={self.method!r} takes '
+                             'no gradients: explain one layer at a time, or use a gradient '
+                             "method such as 'gradcam' or 'layercam'")
 
     @property
     def score_functions(self) -> Tuple[Callable[[Any], Any], ...]:
@@ -243,9 +315,7 @@ class ExplainOptions:
     @property
     def layer_key(self) -> Any:
         """``layer`` as a cache key: names and indices as they are, objects by identity."""
-        if self.layer is None or isinstance(self.layer, (str, int)):
-            return (type(self.layer).__name__, self.layer)
-        return ('object', id(self.layer))
+        return _layer_key(self.layer)
 
     @classmethod
     def names(cls) -> Tuple[str, ...]:
@@ -285,6 +355,14 @@ class ExplainOptions:
     def replace(self, **changes: Any) -> 'ExplainOptions':
         """A copy with some options changed (validated again)."""
         return dataclasses.replace(self, **changes)
+
+
+def _layer_key(layer: Any) -> Any:
+    if isinstance(layer, tuple):
+        return ('several',) + tuple(_layer_key(item) for item in layer)
+    if layer is None or isinstance(layer, (str, int)):
+        return (type(layer).__name__, layer)
+    return ('object', id(layer))
 
 
 F = TypeVar('F', bound=Callable[..., Any])

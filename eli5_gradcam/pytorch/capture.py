@@ -18,23 +18,35 @@ and hands ``captured.clone()`` downstream.  So
   pass is then repeated recording from the input on, and the plan remembers
   to do so from then on.  The gradient is the derivative of the score with
   respect to the layer, whatever ``no_grad`` blocks the model's code has.
+
+Several layers (``layer=[...]``) and the guided methods keep the graph
+*connected*: a layer whose output is already part of the graph (a deeper
+layer, or every layer when the input itself is differentiated) is captured
+as it is, not detached, and its clone goes downstream as above; one backward
+pass per target then gives the gradients of every layer.  The guided methods
+record the graph from the input on, with the ReLUs seen by
+:class:`~eli5_gradcam.pytorch.guided.GuidedReLUs`: the layers' gradients are
+taken first, with plain ReLUs, then the input's, guided, from the same
+forward pass.
 """
 from __future__ import annotations
 
 from contextlib import nullcontext
 from dataclasses import replace
-from typing import Any, Callable, Dict, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
 from torch import nn
 
-from ..nn.capture import LayerCapture
+from ..nn.capture import LayerArrays, LayerCapture
+from ..nn.guided import GUIDED_METHODS
 from ..nn.kinds import DocumentKind
 from ..nn.options import ExplainOptions
 from ..nn.targets import score_function_name, target_request
 from .documents import ModelInputs
-from .gradients import DEFAULT_STRATEGY, target_gradients
+from .gradients import DEFAULT_STRATEGY, gradients_by_target, target_gradients
+from .guided import GuidedReLUs, check_relus_ran
 from .inputs import as_numpy
 from .layer_outputs import first_tensor, replace_tensor, tensor_path
 from .layout import Layout
@@ -44,21 +56,26 @@ from .state import eval_behaviour, exclusive, gradients_enabled, same_thread, te
 __all__ = ['capture_layer']
 
 
-def _replacing_hook(store: Dict[str, torch.Tensor]) -> Callable[..., Any]:
+def _replacing_hook(captured_list: List[Optional[torch.Tensor]], index: int,
+                    connected: bool) -> Callable[..., Any]:
     ours = same_thread()
 
     def hook(module: nn.Module, args: Any, output: Any) -> Any:
         path = tensor_path(output)
-        if path is None or 'captured' in store or not ours():
+        if path is None or captured_list[index] is not None or not ours():
             return None
-        captured = first_tensor(output).detach().requires_grad_(True)  # type: ignore[union-attr]
-        store['captured'] = captured
-        # Upstream ran without recording a graph (see the module docstring);
-        # from here to the output the pass is differentiated.
-        torch.set_grad_enabled(True)
+        tensor = first_tensor(output)
+        assert tensor is not None
+        if connected and tensor.requires_grad:
+            captured = tensor           # part of the graph already: keep it connected
+        else:
+            captured = tensor.detach().requires_grad_(True)
+            # Upstream ran without recording a graph (see the module docstring);
+            # from here to the output the pass is differentiated.
+            torch.set_grad_enabled(True)
+        captured_list[index] = captured
         return replace_tensor(output, path, captured.clone())
     return hook
-
 
 def _logit_hook(store: Dict[str, torch.Tensor]) -> Callable[..., None]:
     ours = same_thread()
@@ -103,26 +120,37 @@ def _score_column(function: Callable[[Any], Any], raw: Any, batch: int,
     return column.to(torch.float64 if column.dtype == torch.float64 else torch.float32)
 
 
-def _forward(model: nn.Module, docs: ModelInputs, plan: LayerPlan,
-             options: ExplainOptions) -> Dict[str, Any]:
-    """One hooked pass: ``captured`` (the layer's output), ``scores``, ``output``."""
-    logits = (plan.final_activation is not None and options.score == 'auto'
+def _forward(model: nn.Module, docs: ModelInputs, plans: Sequence[LayerPlan],
+             options: ExplainOptions, relus: Optional[GuidedReLUs]) -> Dict[str, Any]:
+    """One hooked pass: ``captured`` (each layer's output), ``inputs`` (the
+    explained input, differentiable for the guided methods), ``scores``,
+    ``columns`` (the score functions'), ``output``."""
+    first = plans[0]
+    logits = (first.final_activation is not None and options.score == 'auto'
               and options.needs_outputs)
-    store: Dict[str, Any] = {}
+    store: Dict[str, Any] = {'captured': [None] * len(plans)}
+    connected = relus is not None or len(plans) > 1
+    if relus is not None:
+        docs = docs.with_explained(docs.explained.detach().requires_grad_(True))
+    upstream = relus is not None or any(plan.upstream_graph for plan in plans)
     with temporary_hooks() as handles:
-        handles.append(plan.module.register_forward_hook(_replacing_hook(store)))
-        if logits and plan.final_module is not None:
-            handles.append(plan.final_module.register_forward_hook(_logit_hook(store)))
+        for index, plan in enumerate(plans):
+            handles.append(plan.module.register_forward_hook(
+                _replacing_hook(store['captured'], index, connected)))
+        if logits and first.final_module is not None:
+            handles.append(first.final_module.register_forward_hook(_logit_hook(store)))
         # No graph upstream of the layer unless the plan needs one; the hook
         # turns recording on at the layer, leaving no_grad restores the mode.
-        with nullcontext() if plan.upstream_graph else torch.no_grad():
+        with nullcontext() if upstream else torch.no_grad(), relus or nullcontext():
             raw = run_model(model, docs)
             columns = [_score_column(function, raw, docs.shape[0],
                                      score_function_name(function, position))
                        for position, function in enumerate(options.score_functions)]
-    if 'captured' not in store:
-        raise ValueError(f'layer {plan.name!r} gave no tensor output to explain '
-                         'in the second forward pass')
+    for plan, captured in zip(plans, store['captured']):
+        if captured is None:
+            raise ValueError(f'layer {plan.name!r} gave no tensor output to explain '
+                             'in the second forward pass')
+    store['inputs'] = docs.explained
     store['logits_used'] = logits and 'logits' in store
     store['columns'] = columns
     store['connected'] = _depends_on_layer(raw)
@@ -136,7 +164,6 @@ def _forward(model: nn.Module, docs: ModelInputs, plan: LayerPlan,
         scores.append(extra if not scores else extra.to(scores[0].dtype))
     store['scores'] = scores[0] if len(scores) == 1 else torch.cat(scores, dim=1)
     return store
-
 
 def _depends_on_layer(raw: Any) -> bool:
     """Some tensor of the model's raw output was computed from the captured layer."""
@@ -155,32 +182,75 @@ def _all_differentiable(store: Dict[str, Any]) -> bool:
         column.requires_grad for column in store['columns'])
 
 
+def _layer_items(options: ExplainOptions) -> Tuple[Any, ...]:
+    return options.layer if isinstance(options.layer, tuple) else (options.layer,)
+
+
+def _layer_plans(model: nn.Module, docs: ModelInputs, kind: DocumentKind,
+                 options: ExplainOptions) -> List[LayerPlan]:
+    """One plan per explained layer (``layer=[...]`` gives several)."""
+    if not isinstance(options.layer, tuple):
+        return [layer_plan(model, docs, kind, options)]
+    return [layer_plan(model, docs, kind, options.replace(layer=item))
+            for item in options.layer]
+
+
 def _differentiable_pass(model: nn.Module, docs: ModelInputs, kind: DocumentKind,
-                         options: ExplainOptions) -> tuple:
-    """The plan and a pass whose scores depend on the layer, or a named error."""
-    plan = layer_plan(model, docs, kind, options)
-    store = _forward(model, docs, plan, options)
-    if not _all_differentiable(store) and not plan.upstream_graph:
+                         options: ExplainOptions, relus: Optional[GuidedReLUs]
+                         ) -> Tuple[List[LayerPlan], Dict[str, Any]]:
+    """The plans and a pass whose scores depend on the layers, or a named error."""
+    plans = _layer_plans(model, docs, kind, options)
+    store = _forward(model, docs, plans, options, relus)
+    if not _all_differentiable(store) and not any(plan.upstream_graph for plan in plans):
         # maybe the model's own no_grad: try recording from the input on
         try:
-            retried = _forward(model, docs, replace(plan, upstream_graph=True), options)
+            retried = _forward(model, docs, [replace(plan, upstream_graph=True)
+                                             for plan in plans], options, relus)
         except ValueError:        # the model cannot be differentiated at all
             retried = store
         if _all_differentiable(retried):
             store = retried
-            plan = remember_upstream_graph(model, docs, kind, options, plan)
+            plans = [remember_upstream_graph(model, docs, kind, options.replace(layer=item),
+                                             plan)
+                     for plan, item in zip(plans, _layer_items(options))]
     if not (store['scores'].requires_grad or store['connected']):
-        raise ValueError(f'layer {plan.name!r}: the explained output does not depend '
+        raise ValueError(f'layer {plans[0].name!r}: the explained output does not depend '
                          'on it; pick a layer that runs before the output')
     for position, (function, column) in enumerate(zip(options.score_functions,
                                                       store['columns'])):
         if not column.requires_grad:
             raise ValueError(
                 f'targets: the score function {score_function_name(function, position)!r} '
-                f'is not differentiable with respect to layer {plan.name!r} (its result '
+                f'is not differentiable with respect to layer {plans[0].name!r} (its result '
                 'does not depend on the model output through differentiable operations, '
                 'e.g. argmax, .item() or a comparison)')
-    return plan, store
+    return plans, store
+
+
+def _input_gradients(store: Dict[str, Any], relus: GuidedReLUs, targets: np.ndarray,
+                     options: ExplainOptions) -> torch.Tensor:
+    """``(batch, targets, *spatial, channels)`` guided gradients of the NCHW input."""
+    check_relus_ran(relus, options.method)
+    relus.guided = True
+    (gradients,) = gradients_by_target(store['scores'], [store['inputs']], targets,
+                                       sign=-1.0 if options.counterfactual else 1.0)
+    if gradients is None:
+        raise ValueError(f'method={options.method!r}: the explained output does not depend '
+                         'on the input through recorded operations (does the model run '
+                         'under its own torch.no_grad()?)')
+    return gradients.movedim(0, 1).movedim(2, -1)
+
+
+def _layer_gradients(plans: Sequence[LayerPlan], store: Dict[str, Any],
+                     targets: np.ndarray, strategy: str) -> List[torch.Tensor]:
+    """Each layer's ``(targets, *raw)`` target gradients (plain ReLUs)."""
+    captured = store['captured']
+    if len(plans) == 1 and captured[0].is_leaf:
+        return [target_gradients(store['scores'], captured[0], targets, strategy)]
+    return [torch.zeros((targets.shape[1],) + tuple(tensor.shape), dtype=tensor.dtype,
+                        device=tensor.device) if gradients is None else gradients
+            for tensor, gradients in zip(captured, gradients_by_target(
+                store['scores'], captured, targets))]
 
 
 def capture_layer(model: nn.Module,
@@ -202,8 +272,10 @@ def capture_layer(model: nn.Module,
     kind : DocumentKind
         What the documents ask of the layer (spatial axes, image size).
     options : ExplainOptions
-        ``layer``, ``targets``, ``top_targets``, ``target_names``, ``score``,
-        ``output`` and ``reshape`` are read from it.
+        ``layer`` (one or several), ``targets``, ``top_targets``,
+        ``target_names``, ``score``, ``output`` and ``reshape`` are read from
+        it; ``method`` and ``counterfactual`` for the guided methods, whose
+        input gradients come from the same pass (see :mod:`.guided`).
     strategy : {'auto', 'batched', 'loop'}
         How several targets are differentiated, see :mod:`.gradients`.
 
@@ -213,8 +285,9 @@ def capture_layer(model: nn.Module,
     """
     if isinstance(docs, torch.Tensor):
         docs = ModelInputs((docs,))
+    relus = GuidedReLUs() if options.method in GUIDED_METHODS else None
     with exclusive(model), eval_behaviour(model), gradients_enabled():
-        plan, store = _differentiable_pass(model, docs, kind, options)
+        plans, store = _differentiable_pass(model, docs, kind, options, relus)
         scores = store['scores']
         scores_np = as_numpy(scores).astype(np.float64)
         n_outputs = scores_np.shape[1] - len(options.score_functions)
@@ -222,23 +295,30 @@ def capture_layer(model: nn.Module,
                                  top_targets=options.top_targets,
                                  target_names=options.target_names)
         target_indices = request.select(scores_np)
-        gradients = target_gradients(scores, store['captured'], target_indices, strategy)
-        activations = _channels_last(plan.layout, store['captured'].detach())
-        # a bad reshape= was reported by the activations' conversion above
-        gradients_last = plan.layout.targets_to_channels_last(gradients)
+        layers = []
+        for plan, captured, gradients in zip(plans, store['captured'], _layer_gradients(
+                plans, store, target_indices, strategy)):
+            activations = _channels_last(plan.layout, captured.detach())
+            # a bad reshape= was reported by the activations' conversion above
+            layers.append(LayerArrays(as_numpy(activations), as_numpy(
+                plan.layout.targets_to_channels_last(gradients)), plan.name))
+        input_gradients = (None if relus is None else
+                           as_numpy(_input_gradients(store, relus, target_indices, options)))
     probabilities = None
     if store['logits_used']:
         probs = _as_scores(store['output'].detach(), scores_np.shape[0])[:, :n_outputs]
-        probabilities = as_numpy(probs.exp() if plan.final_activation == 'log_softmax'
+        probabilities = as_numpy(probs.exp() if plans[0].final_activation == 'log_softmax'
                                  else probs)
-    return LayerCapture(activations=as_numpy(activations),
-                        gradients=as_numpy(gradients_last),
+    return LayerCapture(activations=layers[0].activations,
+                        gradients=layers[0].gradients,
                         scores=scores_np,
                         targets=target_indices,
-                        layer_name=plan.name,
-                        final_activation=plan.final_activation,
+                        layer_name=layers[0].layer_name,
+                        final_activation=plans[0].final_activation,
                         logits=bool(store['logits_used']),
                         probabilities=probabilities,
+                        more_layers=tuple(layers[1:]),
+                        input_gradients=input_gradients,
                         function_names=tuple(
                             score_function_name(function, position) for position, function
                             in enumerate(options.score_functions)))

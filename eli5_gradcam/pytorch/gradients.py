@@ -22,13 +22,13 @@ the loop is used.
 from __future__ import annotations
 
 import warnings
-from typing import Any, List, Set
+from typing import Any, List, Optional, Sequence, Set
 
 import numpy as np
 import torch
 
 __all__ = ['STRATEGIES', 'DEFAULT_STRATEGY', 'BATCHED_MAX_NODES', 'head_is_short',
-           'target_gradients']
+           'target_gradients', 'gradients_by_target']
 
 STRATEGIES = ('auto', 'batched', 'loop')
 
@@ -118,3 +118,39 @@ def target_gradients(scores: torch.Tensor, layer_output: torch.Tensor,
     if n_targets == 1:
         return per_target[0].unsqueeze(0)       # a view: no copy of the one gradient
     return torch.stack(per_target)
+
+
+def gradients_by_target(scores: torch.Tensor, tensors: Sequence[torch.Tensor],
+                        targets: np.ndarray, *, sign: float = 1.0
+                        ) -> List[Optional[torch.Tensor]]:
+    """The target gradients of several tensors: one backward pass per target.
+
+    Used for several layers at once and for the input's guided gradients;
+    the graph is kept for a later backward pass (it goes with ``scores``).
+
+    Parameters
+    ----------
+    scores : torch.Tensor
+        ``(batch, outputs)``.
+    tensors : sequence of torch.Tensor
+        Tensors ``scores`` were computed from (leaves or not).
+    targets : numpy.ndarray
+        ``(batch, targets)`` int output indices.
+    sign : float
+        -1 differentiates the negated scores.
+
+    Returns
+    -------
+    list of torch.Tensor or None
+        Per tensor, ``(targets, *tensor.shape)``, or None where no score
+        depends on it.
+    """
+    selectors = _one_hot(scores, targets) * sign
+    per_tensor: List[List[Optional[torch.Tensor]]] = [[] for _ in tensors]
+    for column in range(selectors.shape[0]):
+        gradients = torch.autograd.grad(scores, list(tensors), grad_outputs=selectors[column],
+                                        retain_graph=True, allow_unused=True)
+        for collected, gradient in zip(per_tensor, gradients):
+            collected.append(gradient)
+    return [None if any(g is None for g in collected) else torch.stack(collected)  # type: ignore
+            for collected in per_tensor]

@@ -87,7 +87,25 @@ def compute_heatmaps():
         for rank, target in enumerate(expl.targets):
             heatmaps[f'{name}/gradcam++/rank={rank}'] = np.asarray(target.heatmap, 'float64')
             heatmaps[f'{name}/gradcam++/rank={rank}/target'] = np.array(target.target)
+    model, doc = cases['image'][:2]
+    for case, options in ISSUE_15_CASES.items():
+        expl = explain_prediction_keras(model, doc, targets=[0, 1], **options)
+        for target in expl.targets:
+            heatmaps[f'image/{case}/target={target.target}'] = np.asarray(target.heatmap,
+                                                                          'float64')
     return heatmaps
+
+
+#: Guided methods, several layers and smoothing (issue 15), on the image model.
+ISSUE_15_CASES = {
+    'guided-gradcam': dict(method='guided-gradcam'),
+    'guided-backprop': dict(method='guided-backprop', relu=False),
+    'guided-gradcam-counterfactual': dict(method='guided-gradcam', layer='conv1',
+                                          counterfactual=True, relu=False),
+    'layers': dict(layer=['conv2', 'conv1'], method='layercam'),
+    'eigen': dict(smooth='eigen', method='xgradcam'),
+    'aug': dict(smooth='aug', method='hirescam', relu=False),
+}
 
 
 def _launch(backend, out_path):
@@ -120,7 +138,7 @@ def test_same_heatmaps_on_every_backend(backend, tmp_path):
             for key, value in expected.items():
                 np.testing.assert_allclose(results[key], value, rtol=0, atol=TOLERANCE,
                                            err_msg=f'{other} vs tensorflow: {key}')
-    assert len(expected) == 2 * (3 * 4 + 2 * 3 + 2 * 3) + 3 * 4
+    assert len(expected) == 2 * (3 * 4 + 2 * 3 + 2 * 3) + 3 * 4 + 2 * len(ISSUE_15_CASES)
 
 
 if __name__ == '__main__':

@@ -134,7 +134,11 @@ EXPLAIN_CASES: List[Case] = [
     _case('target-names-bad-key', ValueError, 'target_names keys', target_names={7: 'x'}),
     _case('layer-float', TypeError, 'layer must be', layer=1.5),
     _case('layer-bool', TypeError, 'layer must be', layer=False),
-    _case('layer-list', TypeError, 'layer must be', layer=['conv1']),
+    # a list of layers is fused (issue 15); these lists are not
+    _case('layer-nested-list', TypeError, 'layer: a list of layers', layer=[['conv1']]),
+    _case('layer-empty-list', ValueError, 'layer is an empty list', layer=[]),
+    _case('layer-list-unknown', ValueError, "layer 'conv9' not found",
+          layer=['conv1', 'conv9']),
     _case('layer-unknown', ValueError, "layer 'conv9' not found", layer='conv9'),
     _case('layer-index-out-of-range', ValueError, 'layer: index 9', layer=9),
     _case('layer-no-spatial-extent', ValueError, "layer 'head'", layer='head'),

@@ -256,7 +256,8 @@ def test_method_spellings(spelling, name):
 
 
 def test_every_method_has_a_title():
-    assert set(METHOD_TITLES) == set(METHODS)
+    # every layer method, and the guided methods, which need the input's gradients too
+    assert set(METHOD_TITLES) == set(METHODS) | {'guided-backprop', 'guided-gradcam'}
     assert METHOD_TITLES['xgradcam'] == 'XGrad-CAM'
     assert METHOD_TITLES['eigencam'] == 'Eigen-CAM'
     assert METHOD_TITLES['eigengradcam'] == 'EigenGrad-CAM'

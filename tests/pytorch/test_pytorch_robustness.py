@@ -162,7 +162,11 @@ EXPLAIN_CASES: List[Case] = [
     # layer
     _case('layer-float', TypeError, 'layer must be', layer=1.5),
     _case('layer-bool', TypeError, 'layer must be', layer=True),
-    _case('layer-list', TypeError, 'layer must be', layer=['0']),
+    # a list of layers is fused (issue 15); these lists are not
+    _case('layer-nested-list', TypeError, 'layer: a list of layers', layer=[['0']]),
+    _case('layer-empty-list', ValueError, 'layer is an empty list', layer=[]),
+    _case('layer-list-unknown', ValueError, "layer 'conv9' not found",
+          layer=['0', 'conv9']),
     _case('layer-empty-name', ValueError, "layer '' is the model itself", layer=''),
     _case('layer-unknown', ValueError, "layer 'conv9' not found", layer='conv9'),
     _case('layer-no-spatial-extent', ValueError, "layer '6' has output shape", layer='6'),

@@ -7,30 +7,37 @@ to that output; ``jax.vjp`` with respect to it gives one forward pass and a
 pull-back that ``jax.vmap`` applies to every target at once.  The jitted
 function is built once per (model, layer, input signature, score mode,
 targets) and kept in :mod:`~eli5_gradcam.keras.cache`.
+
+Several layers get one zero tensor each.  A guided plan also differentiates
+the input: its ReLU layers' outputs go through a ``jax.custom_vjp`` identity
+whose backward rule reads the :class:`~eli5_gradcam.keras.guided.GuidedSwitch`
+when the pull-back is traced: the pull-back is applied twice in the same
+compiled function, plain for the layers' gradients and guided for the
+input's, after one forward pass.
 """
 from __future__ import annotations
 
 import inspect
 import weakref
-from typing import Any, Callable, Optional, Tuple
+from typing import Any, Callable, Tuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from ..cache import cached
-from ..forward import BackendOps, Probe, StepPlan, Tap, step_key
+from ..forward import BackendOps, Probe, StepPlan, StepResult, Tap, step_key
+from ..guided import GuidedSwitch, guided_hooks
 from ...nn.targets import TargetRequest
 from ..patching import wrapped_calls
 from ...nn.errors import model_boundary
 
-__all__ = ['probe', 'run', 'compile_pass', 'PADS', 'predict']
+__all__ = ['probe', 'run', 'guided_identity', 'compile_pass', 'PADS', 'predict']
 
 #: The tensor operations the shared score code needs.
 OPS = BackendOps(jnp.reshape, lambda parts: jnp.concatenate(parts, 1),
                  lambda tensor: tensor.astype(jnp.float32))
 
-Result = Tuple[np.ndarray, np.ndarray, np.ndarray, Optional[np.ndarray], np.ndarray]
 
 
 def _variables(model: Any) -> Tuple[list, list]:
@@ -67,6 +74,22 @@ def _dense(inputs: jax.Array, layer: Any, use_bias: bool) -> jax.Array:
     return logits
 
 
+def guided_identity(switch: GuidedSwitch) -> Callable[[jax.Array], jax.Array]:
+    """The identity whose cotangent is rectified while ``switch.guided`` is on."""
+    @jax.custom_vjp
+    def identity(outputs: jax.Array) -> jax.Array:
+        return outputs
+
+    def forward(outputs: jax.Array) -> Tuple[jax.Array, None]:
+        return outputs, None
+
+    def backward(_: None, cotangent: jax.Array) -> Tuple[jax.Array]:
+        return (jnp.maximum(cotangent, 0.0) if switch.guided else cotangent,)
+
+    identity.defvjp(forward, backward)
+    return identity
+
+
 def _build(model: Any, plan: StepPlan, request_key: Tuple[str, int]) -> Callable[..., Any]:
     model_ref = weakref.ref(model)
     mode, count = request_key
@@ -75,12 +98,15 @@ def _build(model: Any, plan: StepPlan, request_key: Tuple[str, int]) -> Callable
         model = model_ref()
         if model is None:
             raise RuntimeError('the model of this compiled function was deleted')
-        zero = jnp.zeros(plan.layer_shape, jnp.float32)
+        zeros = tuple(jnp.zeros(shape, jnp.float32) for _, _, shape in plan.explained)
+        switch = GuidedSwitch()
 
-        def forward(zero: jax.Array) -> Any:
-            tap = Tap(plan, model, lambda outputs: outputs + zero.astype(outputs.dtype), _dense)
-            with wrapped_calls(tap.hooks()):
-                outputs = _forward(model, trainable, non_trainable, docs)
+        def forward(zeros: Tuple[jax.Array, ...], inputs: jax.Array) -> Any:
+            tap = Tap(plan, model, lambda index, outputs: outputs + zeros[index].astype(
+                outputs.dtype), _dense)
+            hooks = tap.hooks() + guided_hooks(plan.relu_layers, guided_identity(switch))
+            with wrapped_calls(hooks):
+                outputs = _forward(model, trainable, non_trainable, inputs)
             scores, probabilities = tap.scores(outputs, OPS)
             scores = scores.astype(jnp.float32)
             if mode == 'top':
@@ -90,13 +116,22 @@ def _build(model: Any, plan: StepPlan, request_key: Tuple[str, int]) -> Callable
                 targets = given
             selected = jnp.take_along_axis(scores, targets, axis=1)
             probabilities = jnp.zeros((0,)) if probabilities is None else probabilities
-            return selected, (tap.activations, scores, probabilities, targets)
+            return selected, (tap.layer_outputs, scores, probabilities, targets)
 
-        selected, pullback, aux = jax.vjp(forward, zero, has_aux=True)
+        if plan.guided:
+            selected, pullback, aux = jax.vjp(forward, zeros, docs, has_aux=True)
+        else:
+            selected, pullback, aux = jax.vjp(lambda z: forward(z, docs), zeros, has_aux=True)
         cotangents = jnp.broadcast_to(jnp.eye(abs(count), dtype=selected.dtype)[:, None, :],
                                       (abs(count),) + selected.shape)
-        (gradients,) = jax.vmap(pullback)(cotangents)          # (T, batch, *spatial, K)
-        return (aux[0], jnp.moveaxis(gradients, 0, 1)) + tuple(aux[1:])
+        gradients = jax.vmap(pullback)(cotangents)[0]        # per layer (T, batch, *S, K)
+        input_gradients = jnp.zeros((0,))
+        if plan.guided:
+            switch.guided = True
+            sign = -1.0 if plan.counterfactual else 1.0
+            input_gradients = jnp.moveaxis(jax.vmap(pullback)(sign * cotangents)[1], 0, 1)
+        return (aux[0], [jnp.moveaxis(g, 0, 1) for g in gradients]) + tuple(aux[1:]) + (
+            input_gradients,)
 
     return jax.jit(step)
 
@@ -107,7 +142,7 @@ def _execute(step: Callable[..., Any], *args: Any) -> Any:
     return step(*args)
 
 
-def run(model: Any, plan: StepPlan, docs: np.ndarray, request: TargetRequest) -> Result:
+def run(model: Any, plan: StepPlan, docs: np.ndarray, request: TargetRequest) -> StepResult:
     """One compiled forward pass and the gradients of every requested target."""
     step = cached(model, step_key('jax', plan, docs, request),
                   lambda: _build(model, plan, request.key), functions=plan.functions)
@@ -115,12 +150,14 @@ def run(model: Any, plan: StepPlan, docs: np.ndarray, request: TargetRequest) ->
     trainable, non_trainable = _variables(model)
     # numpy arguments go to the compiled function as they are: an eager
     # jnp.asarray first would dispatch two extra device operations per call.
-    activations, gradients, scores, probabilities, targets = _execute(
+    activations, gradients, scores, probabilities, targets, input_gradients = _execute(
         step, trainable, non_trainable, docs, given)
-    return (np.asarray(activations, np.float32), np.asarray(gradients, np.float32),
-            np.asarray(scores, np.float32),
-            np.asarray(probabilities, np.float32) if plan.probabilities else None,
-            np.asarray(targets))
+    return StepResult([np.asarray(a, np.float32) for a in activations],
+                      [np.asarray(g, np.float32) for g in gradients],
+                      np.asarray(scores, np.float32),
+                      np.asarray(probabilities, np.float32) if plan.probabilities else None,
+                      np.asarray(targets),
+                      np.asarray(input_gradients, np.float32) if plan.guided else None)
 
 
 #: Compiled passes are traced per input shape: callers pad their row batches.

@@ -5,30 +5,36 @@ traced once per (model, layer, input signature, score mode, targets) and
 kept in :mod:`~eli5_gradcam.keras.cache`.  A zero tensor added to the layer's
 output is what the tape differentiates.  The layer's hook only runs while
 tracing: the traced graph is reused and the model is not patched at call time.
+
+Several layers get one zero tensor each.  A guided plan also watches the
+input; its ReLU layers' outputs go through a ``tf.custom_gradient`` identity
+whose gradient function reads the :class:`~eli5_gradcam.keras.guided.GuidedSwitch`
+when the tape builds the backward pass: off for the layers' gradients, on
+for the input's, from the same forward pass.
 """
 from __future__ import annotations
 
 import contextlib
 import logging
 import weakref
-from typing import Any, Callable, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Iterator, List, Sequence, Tuple
 
 import numpy as np
 import tensorflow as tf
 
 from ..cache import cached
-from ..forward import BackendOps, Probe, StepPlan, Tap, step_key
+from ..forward import BackendOps, Probe, StepPlan, StepResult, Tap, step_key
+from ..guided import GuidedSwitch, guided_hooks
 from ...nn.targets import TargetRequest
 from ..patching import call_model, wrapped_calls
 from ...nn.errors import model_boundary
 
-__all__ = ['probe', 'run', 'compile_pass', 'PADS', 'predict']
+__all__ = ['probe', 'run', 'guided_identity', 'compile_pass', 'PADS', 'predict']
 
 #: The tensor operations the shared score code needs.
 OPS = BackendOps(tf.reshape, lambda parts: tf.concat(parts, 1),
                  lambda tensor: tf.cast(tensor, tf.float32))
 
-Result = Tuple[np.ndarray, np.ndarray, np.ndarray, Optional[np.ndarray], np.ndarray]
 
 
 def probe(model: Any, docs: np.ndarray, recorder: Probe) -> None:
@@ -51,24 +57,36 @@ def _dense(inputs: tf.Tensor, layer: Any, use_bias: bool) -> tf.Tensor:
 
 
 def _gradients(tape: tf.GradientTape, per_target: tf.Tensor, columns: List[tf.Tensor],
-               zero: tf.Tensor) -> tf.Tensor:
-    """``(batch, T, *spatial, channels)``: each target's gradient.
+               sources: Sequence[tf.Tensor]) -> List[tf.Tensor]:
+    """Per source, ``(batch, T, ...)``: each target's gradient.
 
     ``per_target`` (T,) sums each target's score over the documents, which are
     independent, and ``columns`` are its entries; both were computed under
     ``tape``.
     """
     unconnected = tf.UnconnectedGradients.ZERO
+    sources = list(sources)
     if len(columns) > 1:
         try:
-            jacobian = tape.jacobian(per_target, zero, unconnected_gradients=unconnected,
-                                     experimental_use_pfor=True)
-            return tf.experimental.numpy.moveaxis(jacobian, 0, 1)
+            jacobians = tape.jacobian(per_target, sources, unconnected_gradients=unconnected,
+                                      experimental_use_pfor=True)
+            return [tf.experimental.numpy.moveaxis(j, 0, 1) for j in jacobians]
         except (ValueError, TypeError, NotImplementedError, tf.errors.OpError):
             pass                                                   # ops pfor cannot vectorise
-    gradients = [tape.gradient(column, zero, unconnected_gradients=unconnected)
+    gradients = [tape.gradient(column, sources, unconnected_gradients=unconnected)
                  for column in columns]
-    return tf.stack(gradients, axis=1)
+    return [tf.stack([per_column[index] for per_column in gradients], axis=1)
+            for index in range(len(sources))]
+
+
+def guided_identity(switch: GuidedSwitch) -> Callable[[tf.Tensor], tf.Tensor]:
+    """The identity whose gradient is rectified while ``switch.guided`` is on."""
+    @tf.custom_gradient
+    def identity(outputs: tf.Tensor) -> Any:
+        def gradient(upstream: tf.Tensor) -> tf.Tensor:
+            return tf.nn.relu(upstream) if switch.guided else upstream
+        return tf.identity(outputs), gradient
+    return identity
 
 
 def _build(model: Any, plan: StepPlan, request_key: Tuple[str, int]) -> Callable[..., Any]:
@@ -79,12 +97,18 @@ def _build(model: Any, plan: StepPlan, request_key: Tuple[str, int]) -> Callable
         model = model_ref()
         if model is None:
             raise RuntimeError('the model of this compiled function was deleted')
-        zero = tf.zeros(plan.layer_shape, tf.float32)
-        with tf.GradientTape(persistent=abs(count) > 1, watch_accessed_variables=False) as tape:
-            tape.watch(zero)
-            tap = Tap(plan, model, lambda outputs: outputs + tf.cast(zero, outputs.dtype),
+        zeros = [tf.zeros(shape, tf.float32) for _, _, shape in plan.explained]
+        switch = GuidedSwitch()
+        with tf.GradientTape(persistent=plan.guided or abs(count) > 1,
+                             watch_accessed_variables=False) as tape:
+            tape.watch(zeros)
+            if plan.guided:
+                tape.watch(docs)
+            tap = Tap(plan, model, lambda index, outputs: outputs + tf.cast(zeros[index],
+                                                                            outputs.dtype),
                       _dense)
-            with wrapped_calls(tap.hooks()):
+            hooks = tap.hooks() + guided_hooks(plan.relu_layers, guided_identity(switch))
+            with wrapped_calls(hooks):
                 outputs = call_model(model, docs, training=False)
             scores, probabilities = tap.scores(outputs, OPS)
             scores = tf.cast(scores, tf.float32)
@@ -96,11 +120,17 @@ def _build(model: Any, plan: StepPlan, request_key: Tuple[str, int]) -> Callable
             selected = tf.gather(scores, targets, batch_dims=1)
             per_target = tf.reduce_sum(selected, axis=0)         # (T,): documents add up
             columns = [per_target[t] for t in range(abs(count))]
-        activations = tap.activations
-        gradients = _gradients(tape, per_target, columns, zero)
+            signed = -per_target if plan.counterfactual else per_target
+            signed_columns = [signed[t] for t in range(abs(count))]
+        gradients = _gradients(tape, per_target, columns, zeros)
+        input_gradients = tf.zeros((0,))
+        if plan.guided:
+            switch.guided = True
+            (input_gradients,) = _gradients(tape, signed, signed_columns, [docs])
         if probabilities is None:
             probabilities = tf.zeros((0,))
-        return activations, gradients, scores, probabilities, targets
+        return (tap.layer_outputs, gradients, scores, probabilities, targets,
+                input_gradients)
 
     return tf.function(step, autograph=False)
 
@@ -135,16 +165,17 @@ def _execute(step: Callable[..., Any], *args: Any) -> Any:
     return step(*args)
 
 
-def run(model: Any, plan: StepPlan, docs: np.ndarray, request: TargetRequest) -> Result:
+def run(model: Any, plan: StepPlan, docs: np.ndarray, request: TargetRequest) -> StepResult:
     """One compiled forward pass and the gradients of every requested target."""
     step = cached(model, step_key('tensorflow', plan, docs, request),
                   lambda: _build(model, plan, request.key), functions=plan.functions)
     given = request.given_indices(docs.shape[0])
     with _quiet_retracing():
-        activations, gradients, scores, probabilities, targets = _execute(
+        activations, gradients, scores, probabilities, targets, input_gradients = _execute(
             step, tf.constant(docs), tf.constant(given))
-    return (activations.numpy(), gradients.numpy(), scores.numpy(),
-            probabilities.numpy() if plan.probabilities else None, targets.numpy())
+    return StepResult([a.numpy() for a in activations], [g.numpy() for g in gradients],
+                      scores.numpy(), probabilities.numpy() if plan.probabilities else None,
+                      targets.numpy(), input_gradients.numpy() if plan.guided else None)
 
 
 #: Compiled passes are traced per input shape: callers pad their row batches.

@@ -5,27 +5,31 @@ zero tensor that requires grad added to it, the model runs once, the
 targets are chosen from its scores, and ``torch.autograd.grad`` (never
 ``.backward()``: no ``.grad`` is written into the model's parameters)
 differentiates each target with respect to that zero tensor.
+
+Several layers get one zero tensor each.  A guided plan also makes the input
+require grad; its ReLU layers' outputs carry a tensor hook that rectifies the
+gradient while the :class:`~eli5_gradcam.keras.guided.GuidedSwitch` is on:
+off for the layers' gradients, on for the input's, from the same forward pass.
 """
 from __future__ import annotations
 
 import weakref
-from typing import Any, Callable, List, Optional, Tuple
+from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 import keras
 import numpy as np
 import torch
 
-from ..forward import BackendOps, Probe, StepPlan, Tap
+from ..forward import BackendOps, Probe, StepPlan, StepResult, Tap
+from ..guided import GuidedSwitch, guided_hooks
 from ...nn.targets import TargetRequest
 from ..patching import call_model, wrapped_calls
 
-__all__ = ['probe', 'run', 'compile_pass', 'PADS', 'predict']
+__all__ = ['probe', 'run', 'guided_identity', 'compile_pass', 'PADS', 'predict']
 
 #: The tensor operations the shared score code needs.
 OPS = BackendOps(torch.reshape, lambda parts: torch.cat(parts, 1),
                  lambda tensor: tensor.float())
-
-Result = Tuple[np.ndarray, np.ndarray, np.ndarray, Optional[np.ndarray], np.ndarray]
 
 
 def _numpy(tensor: torch.Tensor) -> np.ndarray:
@@ -47,32 +51,62 @@ def _dense(inputs: torch.Tensor, layer: Any, use_bias: bool) -> torch.Tensor:
     return logits
 
 
-def run(model: Any, plan: StepPlan, docs: np.ndarray, request: TargetRequest) -> Result:
-    """One forward pass and the gradients of every requested target."""
-    zeros: List[torch.Tensor] = []
+def guided_identity(switch: GuidedSwitch) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The identity whose gradient is rectified while ``switch.guided`` is on."""
+    def hook(gradient: torch.Tensor) -> Optional[torch.Tensor]:
+        return gradient.clamp(min=0) if switch.guided else None
 
-    def mark(outputs: torch.Tensor) -> torch.Tensor:
+    def identity(outputs: torch.Tensor) -> torch.Tensor:
+        if isinstance(outputs, torch.Tensor) and outputs.requires_grad:
+            outputs.register_hook(hook)
+        return outputs
+    return identity
+
+
+def _by_target(selected: torch.Tensor, sources: Sequence[torch.Tensor],
+               sign: float = 1.0) -> List[torch.Tensor]:
+    """Per source, ``(batch, T, ...)``: each target's gradient, one backward pass each."""
+    count = selected.shape[1]
+    per_source: List[List[torch.Tensor]] = [[] for _ in sources]
+    for column in range(count):
+        gradients = torch.autograd.grad(sign * selected[:, column].sum(), list(sources),
+                                        retain_graph=True, allow_unused=True)
+        for collected, source, gradient in zip(per_source, sources, gradients):
+            collected.append(torch.zeros_like(source) if gradient is None else gradient)
+    return [torch.stack(collected, dim=1) for collected in per_source]
+
+
+def run(model: Any, plan: StepPlan, docs: np.ndarray, request: TargetRequest) -> StepResult:
+    """One forward pass and the gradients of every requested target."""
+    zeros: List[Optional[torch.Tensor]] = [None] * len(plan.explained)
+
+    def mark(index: int, outputs: torch.Tensor) -> torch.Tensor:
         zero = torch.zeros_like(outputs, requires_grad=True)
-        zeros.append(zero)
+        zeros[index] = zero
         return outputs + zero
 
+    switch = GuidedSwitch()
     tap = Tap(plan, model, mark, _dense)
-    with torch.enable_grad(), wrapped_calls(tap.hooks()):
-        outputs = call_model(model, keras.ops.convert_to_tensor(docs), training=False)
+    inputs = keras.ops.convert_to_tensor(docs)
+    if plan.guided:
+        inputs = inputs.detach().requires_grad_(True)
+    hooks = tap.hooks() + guided_hooks(plan.relu_layers, guided_identity(switch))
+    with torch.enable_grad(), wrapped_calls(hooks):
+        outputs = call_model(model, inputs, training=False)
         scores, probabilities = tap.scores(outputs, OPS)
     scores_np = _numpy(scores)
     targets = request.select(scores_np)
     index = torch.as_tensor(targets, device=scores.device)
     selected = torch.gather(scores, 1, index)
-    zero = zeros[-1]
-    count = targets.shape[1]
-    gradients = []
-    for column in range(count):
-        (gradient,) = torch.autograd.grad(selected[:, column].sum(), zero,
-                                          retain_graph=column < count - 1, allow_unused=True)
-        gradients.append(torch.zeros_like(zero) if gradient is None else gradient)
-    return (_numpy(tap.activations), _numpy(torch.stack(gradients, dim=1)), scores_np,
-            None if probabilities is None else _numpy(probabilities), targets)
+    gradients = _by_target(selected, [z for z in zeros if z is not None])
+    input_gradients = None
+    if plan.guided:
+        switch.guided = True
+        (guided,) = _by_target(selected, [inputs], -1.0 if plan.counterfactual else 1.0)
+        input_gradients = _numpy(guided)
+    return StepResult([_numpy(a) for a in tap.layer_outputs], [_numpy(g) for g in gradients],
+                      scores_np, None if probabilities is None else _numpy(probabilities),
+                      targets, input_gradients)
 
 
 #: Eager: passes run at any batch size, callers need not pad.
