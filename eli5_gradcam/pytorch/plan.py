@@ -20,7 +20,8 @@ from ..nn.kinds import DocumentKind
 from ..nn.options import ExplainOptions
 from ..nn.outputs import select_output
 from .documents import ModelInputs
-from .layers import LayerRequest, check_ids, resolve_module, trace_forward
+from .layers import LayerRequest, resolve_module
+from .trace import check_ids, trace_forward
 from .layout import CHANNELS_FIRST, CHANNELS_LAST, Layout
 
 __all__ = ['LayerPlan', 'PLANS', 'layer_plan', 'remember_upstream_graph', 'run_model',
