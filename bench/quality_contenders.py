@@ -16,7 +16,7 @@ import numpy as np
 
 import eli5
 from eli5_gradcam import metrics
-from eli5_gradcam.nn.gradcam import METHODS, METHOD_TITLES
+from eli5_gradcam.nn.gradcam import METHOD_TITLES
 
 __all__ = ['image_contenders', 'text_contenders', 'reference_names', 'INPUT_MASKING']
 
@@ -82,13 +82,13 @@ def reference_names() -> List[str]:
 
 def image_contenders(suite: Any, *, lime_samples: int, shap_evaluations: int,
                      scorecam_maps: Optional[int] = None) -> Dict[str, Explain]:
-    """Every method of ``METHODS`` (as it is when this runs), LIME, SHAP, references;
+    """Every method ``method=`` takes (as it is when this runs), LIME, SHAP, references;
     ``scorecam_maps`` makes Score-CAM Faster Score-CAM (the smoke run's)."""
     contenders: Dict[str, Explain] = {
         f'eli5-gradcam {METHOD_TITLES.get(name, name)}': _cam(
             suite, name, **({'scorecam_maps': scorecam_maps}
                             if name == 'scorecam' and scorecam_maps else {}))
-        for name in METHODS}
+        for name in METHOD_TITLES}          # the layer methods and the guided ones
     contenders[f'LIME ({lime_samples} samples)'] = _lime_image(suite, lime_samples)
     contenders[f'SHAP Partition ({shap_evaluations} evaluations)'] = _shap_image(
         suite, shap_evaluations)
@@ -118,17 +118,18 @@ def _lime_text(suite: Any, samples: int) -> Explain:
     return explain
 
 
-#: Methods that multiply the model's input by masks: not for token-id inputs,
-#: which cannot be scaled (the text suite's note says so).
-INPUT_MASKING = ('scorecam',)
+#: Methods that multiply the model's input by masks or differentiate it: not
+#: for token-id inputs, which can be neither scaled nor differentiated (the
+#: text suite's note says so).
+INPUT_MASKING = ('scorecam', 'guided-gradcam', 'guided-backprop')
 
 
 def text_contenders(suite: Any, *, lime_samples: int) -> Dict[str, Explain]:
-    """Every method of ``METHODS`` but those of :data:`INPUT_MASKING` (the
+    """Every method ``method=`` takes but those of :data:`INPUT_MASKING` (the
     suite's model takes token ids), LIME's text explainer, references."""
     contenders: Dict[str, Explain] = {
         f'eli5-gradcam {METHOD_TITLES.get(name, name)}': _cam(suite, name)
-        for name in METHODS if name not in INPUT_MASKING}
+        for name in METHOD_TITLES if name not in INPUT_MASKING}
     contenders[f'LIME text ({lime_samples} samples)'] = _lime_text(suite, lime_samples)
     contenders.update(_references(lambda case: (suite.length,), None))
     return contenders

@@ -72,9 +72,9 @@ def suite_notes(suite: Any, table: Dict[str, Dict[str, Any]],
                      'position also sees its neighbours, so its peak can fall one token '
                      'beside the opinion word; the pointing game here has tolerance 0.')
         notes.append('* ' + ', '.join(METHOD_TITLES.get(m, m) for m in INPUT_MASKING)
-                     + ' is not in this table: it multiplies the model\'s input by masks, and '
-                     'token ids cannot be scaled (explain a model that takes embeddings to use '
-                     'it on text).')
+                     + ' are not in this table: they multiply the model\'s input by masks or '
+                     'differentiate it, and token ids can be neither scaled nor differentiated '
+                     '(explain a model that takes embeddings to use them on text).')
     elif getattr(suite, 'tolerance', 15) != 15 and any(c.box for c in suite.cases):
         notes.append(f'* Pointing game tolerance {suite.tolerance} pixels (the paper\'s 15 '
                      'would cover most of a picture this small).')
