@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import torch
 from torch import nn
@@ -148,22 +148,8 @@ def trace_forward(model: nn.Module, run: Callable[[], Any],
 
     def post_hook(record: ModuleRecord) -> Callable[..., None]:
         def hook(module: nn.Module, args: Any, output: Any) -> None:
-            if not ours():
-                return
-            record.calls += 1
-            order = module_order(module, state['order'])
-            state['order'] = order
-            tensor = first_tensor(output)
-            previous = state['last']
-            state['last'] = (record, tensor)
-            if record.calls == 1:
-                record.end = next(counter)
-                record.order = order
-                record.shape = None if tensor is None else tuple(tensor.shape)
-                record.returned = '' if tensor is not None else describe_output(output)
-                if (previous is not None and tensor is not None and previous[1] is tensor
-                        and previous[0].name.startswith(record.name + '.')):
-                    record.producer = previous[0]
+            if ours():
+                _record_output(record, module, output, state, counter)
         return hook
 
     with temporary_hooks() as handles:
@@ -179,11 +165,38 @@ def trace_forward(model: nn.Module, run: Callable[[], Any],
             selected = select(run())
     trace = ForwardTrace(records=sorted((r for r in records.values() if r.calls > 0),
                                         key=lambda r: r.end))
-    if state['last'] is not None:
-        last_record, last_tensor = state['last']
-        if selected is not None and last_tensor is selected:
-            for final_type, kind in _FINAL_KINDS:
-                if isinstance(last_record.module, final_type):
-                    trace.final_name, trace.final_kind = last_record.name, kind
-                    break
+    _mark_final(trace, state['last'], selected)
     return trace
+
+
+def _record_output(record: ModuleRecord, module: nn.Module, output: Any,
+                   state: Dict[str, Any], counter: Iterator[int]) -> None:
+    """What a module's call produced: its first call's output and axis order,
+    and the submodule whose very tensor it returned (a container's last child)."""
+    record.calls += 1
+    order = module_order(module, state['order'])
+    state['order'] = order
+    tensor = first_tensor(output)
+    previous = state['last']
+    state['last'] = (record, tensor)
+    if record.calls > 1:
+        return
+    record.end = next(counter)
+    record.order = order
+    record.shape = None if tensor is None else tuple(tensor.shape)
+    record.returned = '' if tensor is not None else describe_output(output)
+    if (previous is not None and tensor is not None and previous[1] is tensor
+            and previous[0].name.startswith(record.name + '.')):
+        record.producer = previous[0]
+
+
+def _mark_final(trace: ForwardTrace, last: Optional[Tuple[ModuleRecord, Any]],
+                selected: Optional[torch.Tensor]) -> None:
+    """Set ``trace.final_name`` / ``final_kind`` when the module that ran last
+    produced the explained output and is a softmax, log-softmax or sigmoid."""
+    if last is None or selected is None or last[1] is not selected:
+        return
+    for final_type, kind in _FINAL_KINDS:
+        if isinstance(last[0].module, final_type):
+            trace.final_name, trace.final_kind = last[0].name, kind
+            return
