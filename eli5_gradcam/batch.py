@@ -8,20 +8,26 @@ import numpy as np
 from eli5.base import Explanation
 
 from ._dispatch import adapter_of
+from .collate import (collate_mappings, fitted_tokens, is_mapping, join, mapping_size,
+                      split_mapping, with_batch_axis, without_labels)
 
 __all__ = ['explain_predictions', 'iterate_batches']
 
 
-def _first_input(element: Any) -> Any:
-    """The inputs of a loader element: ``x`` of ``(x, y)`` or of ``{'x': ...}``."""
+def _loader_inputs(element: Any) -> Any:
+    """The inputs of a loader's element: ``x`` of ``(x, y)``; a mapping less its labels."""
     if isinstance(element, (tuple, list)) and element:
-        return element[0]
-    if isinstance(element, dict) and element:
-        return next(iter(element.values()))
-    return element
+        element = element[0]
+    return without_labels(element) if is_mapping(element) else element
+
+
+def _size(inputs: Any) -> int:
+    return mapping_size(inputs) if is_mapping(inputs) else int(inputs.shape[0])
 
 
 def _length(docs: Any) -> Optional[int]:
+    if is_mapping(docs):
+        return mapping_size(without_labels(docs))
     dataset = getattr(docs, 'dataset', None)          # torch DataLoader
     if dataset is not None and hasattr(dataset, '__len__'):
         return len(dataset)
@@ -38,17 +44,40 @@ def _length(docs: Any) -> Optional[int]:
 
 def _stack(items: List[Any]) -> Any:
     """Join single documents into a batch (they may carry a batch axis of 1)."""
-    first = items[0]
-    with_batch_axis = all(getattr(item, 'shape', (None,))[:1] == (1,) for item in items)
     shapes = [tuple(getattr(item, 'shape', np.shape(item))) for item in items]
     if len(set(shapes)) > 1:
         raise ValueError(f'docs: the documents of one batch must all have the same shape; '
                          f'got {sorted(set(shapes))}')
-    if type(first).__module__.split('.')[0] == 'torch':
-        import torch
-        return torch.cat(items) if with_batch_axis else torch.stack(items)
-    arrays = [np.asarray(item) for item in items]
-    return np.concatenate(arrays) if with_batch_axis else np.stack(arrays)
+    if all(shape[:1] == (1,) for shape in shapes):
+        return join(items)
+    return join([with_batch_axis(item) for item in items])
+
+
+def _list_batches(docs: Sequence[Any], batch_size: int) -> Iterator[Tuple[Any, int]]:
+    """A list of documents: arrays or tensors stacked, mappings collated."""
+    mappings = [is_mapping(item) for item in docs]
+    if any(mappings) and not all(mappings):
+        other = mappings.index(not mappings[0])
+        raise TypeError('docs: a list of documents holds mappings of inputs or arrays and '
+                        f'tensors, not both; docs[0] is a {type(docs[0]).__name__}, '
+                        f'docs[{other}] a {type(docs[other]).__name__}')
+    for start in range(0, len(docs), batch_size):
+        items = list(docs[start:start + batch_size])
+        yield (collate_mappings(items, first=start) if mappings and mappings[0]
+               else _stack(items)), len(items)
+
+
+def _dataset_batches(docs: Any, batch_size: int) -> Iterator[Tuple[Any, int]]:
+    """A tf.data.Dataset: batched here unless its elements are batches already."""
+    spec = _loader_inputs(docs.element_spec)
+    if is_mapping(spec):
+        spec = next(iter(spec.values()), None)
+    shape = getattr(spec, 'shape', None)
+    batched = shape is not None and shape.rank and shape[0] is None
+    dataset = docs if batched else docs.batch(batch_size)
+    for element in dataset.as_numpy_iterator():
+        inputs = _loader_inputs(element)
+        yield inputs, _size(inputs)
 
 
 def iterate_batches(docs: Any, batch_size: int) -> Iterator[Tuple[Any, int]]:
@@ -56,26 +85,31 @@ def iterate_batches(docs: Any, batch_size: int) -> Iterator[Tuple[Any, int]]:
 
     Parameters
     ----------
-    docs : array, tensor, list, torch DataLoader or tf.data.Dataset
-        An array or tensor is cut along its first (batch) axis; a list's items
-        are documents, with or without a batch axis of 1; a DataLoader's or a
-        batched Dataset's batches are used as they come (their first element
-        when they hold ``(x, y)``); an unbatched Dataset is batched here.
+    docs : array, tensor, mapping, list, torch DataLoader or tf.data.Dataset
+        An array or tensor is cut along its first (batch) axis, and so is a
+        mapping of inputs (a dict, a Hugging Face ``BatchEncoding``: every
+        input alike).  A list's items are documents: arrays or tensors with
+        or without a batch axis of 1, stacked; or mappings, each input with
+        or without a batch axis of 1, collated by
+        :func:`~eli5_gradcam.collate.collate_mappings` (inputs of different
+        lengths padded on the right with 0, ``attention_mask`` too).  A
+        DataLoader's or a batched Dataset's batches are used as they come
+        (their first element when they hold ``(x, y)``; a mapping whole); an
+        unbatched Dataset is batched here.  Labels (``labels``, ``label``,
+        ``label_ids``) are dropped from every mapping.
     batch_size : int
 
     Yields
     ------
     (batch, int)
+        A mapping batch is a dict of inputs.
     """
     module = type(docs).__module__.split('.')[0]
     if module == 'tensorflow' and hasattr(docs, 'element_spec'):
-        spec = _first_input(docs.element_spec)
-        shape = getattr(spec, 'shape', None)
-        batched = shape is not None and shape.rank and shape[0] is None
-        dataset = docs if batched else docs.batch(batch_size)
-        for element in dataset.as_numpy_iterator():
-            inputs = _first_input(element)
-            yield inputs, int(inputs.shape[0])
+        yield from _dataset_batches(docs, batch_size)
+        return
+    if is_mapping(docs):
+        yield from split_mapping(docs, batch_size)
         return
     if hasattr(docs, 'shape') and not isinstance(docs, (list, tuple)):
         total = int(docs.shape[0])
@@ -84,17 +118,16 @@ def iterate_batches(docs: Any, batch_size: int) -> Iterator[Tuple[Any, int]]:
             yield chunk, int(chunk.shape[0])
         return
     if isinstance(docs, (list, tuple)):
-        for start in range(0, len(docs), batch_size):
-            items = list(docs[start:start + batch_size])
-            yield _stack(items), len(items)
+        yield from _list_batches(docs, batch_size)
         return
     if hasattr(docs, '__iter__') and hasattr(docs, 'dataset'):     # torch DataLoader
         for element in docs:
-            inputs = _first_input(element)
-            yield inputs, int(inputs.shape[0])
+            inputs = _loader_inputs(element)
+            yield inputs, _size(inputs)
         return
-    raise TypeError('docs must be an array or tensor with a batch axis, a list of documents, '
-                    f'a torch DataLoader or a tf.data.Dataset; got {type(docs).__name__}')
+    raise TypeError('docs must be an array or tensor with a batch axis, a mapping of inputs '
+                    '(a dict, a BatchEncoding), a list of documents, a torch DataLoader or a '
+                    f'tf.data.Dataset; got {type(docs).__name__}')
 
 
 def _progress_bar(total: Optional[int], enabled: bool) -> Any:
@@ -143,10 +176,18 @@ def explain_predictions(model: Any,
     Parameters
     ----------
     model : torch.nn.Module, keras.Model or tf_keras.Model
-    docs : array, tensor, list, torch DataLoader or tf.data.Dataset
+    docs : array, tensor, mapping, list, torch DataLoader or tf.data.Dataset
         The documents, see :func:`iterate_batches`.  Layout as for
         :func:`eli5.explain_prediction` on the same model (NCHW images for
-        PyTorch, NHWC for Keras).
+        PyTorch, NHWC for Keras).  PyTorch models also take several inputs:
+        a mapping of them (a dict, a Hugging Face ``BatchEncoding`` from
+        ``tokenizer(texts, padding=True, return_tensors='pt')``) cut into
+        batches, a list of one-document mappings, or a DataLoader of mapping
+        batches (what ``DataCollatorWithPadding`` yields); labels
+        (``labels``, ``label``, ``label_ids``) are dropped, never passed to
+        the model.  Single mappings of different lengths are padded on the
+        right with 0 and their ``attention_mask`` with 0 (tokenizers whose
+        padding id is not 0: pad with the tokenizer).
     batch_size : int
         Documents per pass (DataLoaders and batched Datasets keep their own);
         also the inputs per extra forward pass of Score-CAM and Ablation-CAM
@@ -157,7 +198,12 @@ def explain_predictions(model: Any,
     images : sequence of PIL.Image.Image, optional
         One picture per document to draw on (default: drawn from the docs).
     tokens : sequence of token lists, optional
-        One token list per document: text explanations.
+        One token list per document: text explanations.  Padding that an
+        ``attention_mask`` marks is removed from each document's
+        explanation, as for one document.  With mapping documents a token
+        list may also be the document's own, one token per 1 of its
+        ``attention_mask``: the batch's padding is unknown before a
+        collator pads it (see :func:`~eli5_gradcam.collate.fitted_tokens`).
     **kwargs
         Everything else :func:`eli5.explain_prediction` takes for the model's
         framework: ``targets``, ``top_targets``, ``target_names``, ``layer``,
@@ -173,6 +219,10 @@ def explain_predictions(model: Any,
     --------
     >>> for expl in eli5_gradcam.explain_predictions(model, images, top_targets=2):  # doctest: +SKIP
     ...     eli5.format_as_image(expl).save(f'{expl.targets[0].target}.png')
+    >>> encoded = tokenizer(texts, padding=True, return_tensors='pt')  # doctest: +SKIP
+    >>> tokens = [tokenizer.convert_ids_to_tokens(row) for row in encoded['input_ids']]  # doctest: +SKIP
+    >>> explanations = list(eli5_gradcam.explain_predictions(  # doctest: +SKIP
+    ...     model, encoded, tokens=tokens, batch_size=16))
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral):
         raise TypeError(f'batch_size must be a positive int; got {type(batch_size).__name__} '
@@ -204,7 +254,7 @@ def explain_predictions(model: Any,
             explanations = explain_documents(
                 adapter, model, batch, options,
                 images=_per_document(images, start, size, 'images'),
-                tokens=_per_document(tokens, start, size, 'tokens'))
+                tokens=fitted_tokens(_per_document(tokens, start, size, 'tokens'), batch))
             start += size
             if bar is not None:
                 bar.update(size)

@@ -1,6 +1,7 @@
 """The documents of a Keras explanation: checked and converted to what the model takes."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, List, Optional, Tuple
 
 import numpy as np
@@ -34,7 +35,11 @@ def _matches(shape: Tuple[int, ...], expected: Tuple[Optional[int], ...]) -> boo
 def _as_array(docs: Any) -> np.ndarray:
     if isinstance(docs, Image.Image):
         raise pil_doc_error(channels_first=False)
-    if isinstance(docs, (str, bytes, dict)) or docs is None:
+    if isinstance(docs, Mapping):
+        raise TypeError('doc must be one numeric array with a batch axis: Keras models are '
+                        'explained on a single input; got a mapping of inputs with the keys '
+                        f'{list(docs)} (mappings of keyword inputs are for PyTorch models)')
+    if isinstance(docs, (str, bytes)) or docs is None:
         raise TypeError('doc must be a numeric array with a batch axis (pixels, token ids, '
                         f'a signal); got {type(docs).__name__}')
     if hasattr(docs, 'detach') and hasattr(docs, 'cpu'):      # a torch tensor

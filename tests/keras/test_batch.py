@@ -59,3 +59,12 @@ def test_lists_and_datasets():
 def test_batch_of_more_than_one_in_explain_prediction_points_to_batch_api():
     with pytest.raises(ValueError, match='explain_predictions'):
         eli5.explain_prediction(_cnn(), _docs(2))
+
+
+@pytest.mark.parametrize('docs', [lambda d: {'images': d},
+                                  lambda d: [{'images': image[None]} for image in d]],
+                         ids=['mapping', 'list-of-mappings'])
+def test_mapping_documents_are_named_as_pytorch_only(docs):
+    with pytest.raises(TypeError, match=r"Keras models are explained on a single input; got a "
+                                        r"mapping of inputs with the keys \['images'\]"):
+        list(eli5_gradcam.explain_predictions(_cnn(), docs(_docs(2)), progress=False))

@@ -21,13 +21,13 @@ def _docs(count=7):
     return torch.rand(count, 3, 12, 12, generator=torch.Generator().manual_seed(1))
 
 
-def _assert_same(batch, singles):
+def _assert_same(batch, singles, atol=1e-5):
     assert len(batch) == len(singles)
     for one, other in zip(batch, singles):
         assert [t.target for t in one.targets] == [t.target for t in other.targets]
         for a, b in zip(one.targets, other.targets):
-            np.testing.assert_allclose(a.heatmap, b.heatmap, atol=1e-5)
-            assert a.score == pytest.approx(b.score, abs=1e-5)
+            np.testing.assert_allclose(a.heatmap, b.heatmap, atol=atol)
+            assert a.score == pytest.approx(b.score, abs=atol)
 
 
 @pytest.mark.parametrize('kwargs', [{}, dict(top_targets=2), dict(targets=[3, 1], relu=False)])

@@ -290,7 +290,7 @@ BATCH_CASES: List[Case] = [
     _batch('docs-none', TypeError, 'docs must be', docs=None),
     _batch('docs-str', TypeError, 'docs must be', docs='pictures/'),
     _batch('docs-int', TypeError, 'docs must be', docs=5),
-    _batch('docs-dict', TypeError, 'docs must be', docs={'x': DOCS}),
+    _batch('docs-dict-unknown-keys', ValueError, "none of its keys \\['x'\\]", docs={'x': DOCS}),
     _batch('docs-set', TypeError, 'docs must be', docs={1, 2}),
     _batch('docs-generator', TypeError, 'docs must be', docs=(d for d in DOCS)),
     _batch('docs-mixed-shapes', ValueError, 'docs: .*same shape',
