@@ -1,4 +1,5 @@
 """Execute the tutorial notebooks from a clean kernel and check what they show."""
+import importlib.util
 import os
 import re
 import sys
@@ -11,6 +12,8 @@ nbclient = pytest.importorskip('nbclient')
 pytest.importorskip('ipykernel')
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / 'notebooks'
+#: docs/notebook_figures.py: copies the figures the docs show out of the notebooks.
+FIGURES_SCRIPT = NOTEBOOKS.parent / 'docs' / 'notebook_figures.py'
 
 #: A highlighted token in eli5's HTML: a span with a green (positive) background.
 HIGHLIGHTED_TOKEN = 'background-color: hsl(120'
@@ -91,12 +94,75 @@ def check_metrics(notebook):
     assert adapter and abs(float(adapter.group(1)) - float(adapter.group(2))) < 1e-3
 
 
+def highlighted_words(notebook):
+    """The texts of the highlighted (green) spans of every HTML output."""
+    return {word.strip() for item in mime_data(notebook, 'text/html')
+            for word in re.findall(r'<span style="background-color: hsl\(120[^>]*>([^<]*)</span>',
+                                   item)}
+
+
+def check_huggingface(notebook):
+    check_text(notebook)
+    printed = stdout(notebook)
+    accuracy = re.search(r'accuracy on 100 new reviews: (\d+)%', printed)
+    assert accuracy and int(accuracy.group(1)) >= 95
+    assert re.search(r"top word of 'I expected little, but the camera work was brilliant\.': "
+                     r'brilliant\n', printed)
+    on_top = re.search(r'sentiment word on top in (\d+) of 50 new reviews', printed)
+    assert on_top and int(on_top.group(1)) >= 40
+    # the original text, word pieces joined: 'Unwatchable' is one highlighted word
+    assert {'brilliant', 'Unwatchable', 'boring'} <= highlighted_words(notebook)
+
+
+def check_one_object_among_twins(notebook):
+    """hirescam and layercam point at the square asked about; gradcam lights both."""
+    check_image(notebook)
+    printed = stdout(notebook)
+    for method in ('hirescam', 'layercam'):
+        assert re.search(method + r': peak on its own square \[True, True\], share of the map '
+                         r'on the other square \[0\.0, 0\.0\]', printed), method
+    shares = re.search(r'gradcam: peak on its own square \[\w+, \w+\], share of the map on '
+                       r'the other square \[([0-9.]+), ([0-9.]+)\]', printed)
+    assert shares and min(float(shares.group(1)), float(shares.group(2))) > 0.15
+    assert 'gradcam gives the same map for either square: True' in printed
+
+
+def check_detection(notebook):
+    check_one_object_among_twins(notebook)
+    quality = re.search(r'detector: recall ([0-9.]+), precision ([0-9.]+) on 100 new scenes',
+                        stdout(notebook))
+    assert quality and float(quality.group(1)) >= 0.9 and float(quality.group(2)) >= 0.9
+
+
+def check_segmentation(notebook):
+    check_one_object_among_twins(notebook)
+    accuracy = re.search(r'segmenter: ([0-9.]+)% of object pixels get their class',
+                         stdout(notebook))
+    assert accuracy and float(accuracy.group(1)) >= 90
+
+
+def check_similarity(notebook):
+    check_text(notebook)
+    printed = stdout(notebook)
+    assert re.search(r"to 'Someone performs music with a guitar\.': top words \['guitar'",
+                     printed)
+    assert re.search(r"to 'The man stands on a stage and talks\.': top words \['stage', 'man'\]",
+                     printed)
+    cosines = [float(c) for c in re.findall(r'cosine ([0-9.]+) to', printed)]
+    assert len(cosines) == 3 and cosines[0] > cosines[1] > cosines[2]
+    assert {'guitar', 'stage'} <= highlighted_words(notebook)
+
+
 CHECKS = {
     'pytorch_image.ipynb': check_pytorch_image,
     'pytorch_text.ipynb': check_text,
     'keras_image.ipynb': check_keras_image,
     'keras_text.ipynb': check_text,
     'metrics.ipynb': check_metrics,
+    'huggingface.ipynb': check_huggingface,
+    'detection.ipynb': check_detection,
+    'segmentation.ipynb': check_segmentation,
+    'similarity.ipynb': check_similarity,
 }
 
 
@@ -113,3 +179,16 @@ def test_notebook_runs_and_shows_explanations(name):
 
 def test_every_notebook_is_tested():
     assert sorted(path.name for path in NOTEBOOKS.glob('*.ipynb')) == sorted(CHECKS)
+
+
+def test_docs_figures_are_the_notebooks_outputs():
+    spec = importlib.util.spec_from_file_location('notebook_figures', FIGURES_SCRIPT)
+    figures = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(figures)
+    found = figures.all_figures()
+    assert {'detection_twins.png', 'segmentation_twins.png', 'huggingface_review.html',
+            'similarity_references.html'} <= set(found)
+    for name, content in found.items():
+        assert (figures.IMAGES / name).read_bytes() == content, (
+            f"docs/images/{name} is not its notebook's output: "
+            'run python docs/notebook_figures.py')
