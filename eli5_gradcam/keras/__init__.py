@@ -8,6 +8,8 @@ time a model is explained.
 from .capture import capture_keras
 from .documents import check_docs
 from .explain import KERAS, capture_batch, explain_batch_keras, explain_prediction_keras
+from .inputs import KerasInputs
+from .multi_input import keras_inputs
 
 __all__ = ['explain_prediction_keras', 'explain_batch_keras', 'capture_batch', 'capture_keras',
-           'check_docs', 'KERAS']
+           'check_docs', 'keras_inputs', 'KerasInputs', 'KERAS']

@@ -1,7 +1,8 @@
 """From a Keras model and a batch of documents to a :class:`LayerCapture`.
 
 :func:`capture_keras` is the framework work of an explanation, for a batch
-of one or more documents (already checked by :func:`.documents.check_docs`):
+of one or more documents (already checked by :func:`.multi_input.keras_inputs`:
+one array, or :class:`~.inputs.KerasInputs` for a model of several inputs):
 probe the model once per input signature (cached), resolve the layer and
 the score mode into a :class:`~eli5_gradcam.keras.forward.StepPlan` (cached),
 and run the backend's compiled forward+gradient pass.
@@ -22,6 +23,7 @@ from . import backend as backends
 from .cache import cached
 from .forward import Probe, StepPlan
 from .guided import no_relu_error, relu_layers
+from .inputs import Docs, describe, signature
 from .layers import LayerRecord, final_activation, head_kind, resolve_layer
 
 __all__ = ['capture_keras', 'probe_model', 'make_plan', 'plan_for', 'framework_message']
@@ -35,14 +37,12 @@ def framework_message(exc: BaseException) -> str:
     return f'{type(exc).__name__}: {" ".join(text.split())}'
 
 
-def _model_failed(exc: Exception, docs: np.ndarray, doing: str) -> ValueError:
+def _model_failed(exc: Exception, docs: Docs, doing: str) -> ValueError:
     detail = str(exc) if isinstance(exc, (ValueError, TypeError)) else framework_message(exc)
-    return ValueError(f'doc: the model {doing} on a doc of shape {docs.shape} and dtype '
-                      f'{docs.dtype}: {detail}')
+    return ValueError(f'doc: the model {doing} on {describe(docs)}: {detail}')
 
 
-def probe_model(model: Any, docs: np.ndarray, output: Any,
-                needs_outputs: bool = True) -> Probe:
+def probe_model(model: Any, docs: Docs, output: Any, needs_outputs: bool = True) -> Probe:
     """Every layer's output shape on ``docs``' signature (cached per model and signature)."""
     module = backends.backend_module(model)
 
@@ -55,7 +55,7 @@ def probe_model(model: Any, docs: np.ndarray, output: Any,
                 raise
             raise _model_failed(exc, docs, 'cannot run') from exc
         return recorder
-    key = ('probe', docs.shape, str(docs.dtype), repr(output), needs_outputs)
+    key = ('probe',) + signature(docs) + (repr(output), needs_outputs)
     return cached(model, key, build)
 
 
@@ -106,27 +106,28 @@ def make_plan(model: Any, recorder: Probe, kind: DocumentKind,
                     counterfactual=guided and options.counterfactual)
 
 
-def plan_for(model: Any, docs: np.ndarray, kind: DocumentKind,
+def plan_for(model: Any, docs: Docs, kind: DocumentKind,
              options: ExplainOptions) -> StepPlan:
     """The cached :class:`StepPlan` of this call (probing the model once per signature)."""
     recorder = probe_model(model, docs, options.output, options.needs_outputs)
     guided = options.method in GUIDED_METHODS
-    return cached(model, ('plan', docs.shape, str(docs.dtype), repr(options.output),
-                          options.score, options.layer_key, kind.spatial_ndim,
-                          options.needs_outputs, guided, guided and options.counterfactual),
+    key = ('plan',) + signature(docs) + (
+        repr(options.output), options.score, options.layer_key, kind.spatial_ndim,
+        options.needs_outputs, guided, guided and options.counterfactual)
+    return cached(model, key,
                   lambda: make_plan(model, recorder, kind, options),
                   functions=options.score_functions)
 
 
-def capture_keras(model: Any, docs: np.ndarray, kind: DocumentKind,
+def capture_keras(model: Any, docs: Docs, kind: DocumentKind,
                   options: ExplainOptions = ExplainOptions()) -> LayerCapture:
     """Activations, gradients and scores of one forward pass on a batch of documents.
 
     Parameters
     ----------
     model : keras.Model or tf_keras.Model
-    docs : numpy.ndarray
-        ``(batch, ...)``, batch >= 1, as :func:`.documents.check_docs` returns.
+    docs : numpy.ndarray or KerasInputs
+        ``(batch, ...)``, batch >= 1, as :func:`.multi_input.keras_inputs` returns.
     kind : DocumentKind
         What the documents ask of the layer (its spatial axes).
     options : ExplainOptions

@@ -1,28 +1,63 @@
 """The documents of a Keras explanation: checked and converted to what the model takes."""
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, List, Optional, Tuple
+from typing import Any, List, NamedTuple, Optional, Tuple
 
 import numpy as np
 from PIL import Image
 
 from ..nn.doc_checks import check_token_ids, missing_batch_advice, pil_doc_error
 
-__all__ = ['check_docs']
+__all__ = ['check_docs', 'checked_array', 'declared_inputs', 'Declared']
 
 
-def _expected_input(model: Any) -> Tuple[Optional[Tuple[Optional[int], ...]], Optional[str]]:
-    """Shape and dtype name of the model's single input, where it declares them."""
-    inputs = getattr(model, 'inputs', None)
-    if not isinstance(inputs, (list, tuple)) or len(inputs) != 1:
-        return None, None
+class Declared(NamedTuple):
+    """The inputs a model declares (a Functional or Sequential model)."""
+
+    #: Input names: the keys of a dict-built model, else the input tensors' names.
+    names: Tuple[str, ...]
+    #: The symbolic input tensors, in the order of ``names``.
+    tensors: Tuple[Any, ...]
+    #: How the model is called: one tensor, a list or a dict (see :data:`.inputs.PACKINGS`).
+    packing: str
+
+
+def _attribute(model: Any, name: str) -> Any:
+    """``model.<name>``, or None where reading it raises (a model never called)."""
+    try:
+        return getattr(model, name, None)
+    except (AttributeError, ValueError, TypeError, RuntimeError):
+        return None
+
+
+def declared_inputs(model: Any) -> Optional[Declared]:
+    """The model's declared inputs, or None where it declares none (subclassed, unbuilt).
+
+    The input of a model of one input is named by its tensor's name (as Keras
+    asks of dict keys); ``model.input`` is read only for several inputs, to
+    see whether the model was built with a dict of them.
+    """
+    inputs = _attribute(model, 'inputs')          # the tensors the layers were called on
+    tensors = tuple(inputs) if isinstance(inputs, (list, tuple)) else ()
+    if not tensors:
+        return None
+    if len(tensors) > 1:
+        structure = _attribute(model, 'input')
+        if isinstance(structure, dict) and len(structure) == len(tensors):
+            return Declared(tuple(str(name) for name in structure),
+                            tuple(structure.values()), 'dict')
+    names = tuple(str(getattr(tensor, 'name', index)) for index, tensor in enumerate(tensors))
+    return Declared(names, tensors, 'single' if len(tensors) == 1 else 'list')
+
+
+def _spec(tensor: Any) -> Tuple[Optional[Tuple[Optional[int], ...]], Optional[str]]:
+    """Shape and dtype name of a declared input tensor, where it has them."""
     try:
         shape: Optional[Tuple[Optional[int], ...]] = tuple(
-            None if d is None else int(d) for d in inputs[0].shape)
+            None if d is None else int(d) for d in tensor.shape)
     except (TypeError, AttributeError, ValueError):
         shape = None
-    dtype = getattr(inputs[0], 'dtype', None)
+    dtype = getattr(tensor, 'dtype', None)
     name = getattr(dtype, 'name', dtype)
     return shape, None if name is None else str(name)
 
@@ -35,10 +70,6 @@ def _matches(shape: Tuple[int, ...], expected: Tuple[Optional[int], ...]) -> boo
 def _as_array(docs: Any) -> np.ndarray:
     if isinstance(docs, Image.Image):
         raise pil_doc_error(channels_first=False)
-    if isinstance(docs, Mapping):
-        raise TypeError('doc must be one numeric array with a batch axis: Keras models are '
-                        'explained on a single input; got a mapping of inputs with the keys '
-                        f'{list(docs)} (mappings of keyword inputs are for PyTorch models)')
     if isinstance(docs, (str, bytes)) or docs is None:
         raise TypeError('doc must be a numeric array with a batch axis (pixels, token ids, '
                         f'a signal); got {type(docs).__name__}')
@@ -102,11 +133,8 @@ def _cast(array: np.ndarray, dtype: Optional[str]) -> np.ndarray:
     return array.astype(np.int32)
 
 
-def _embeddings_reading_input(model: Any) -> List[Any]:
-    """Embedding layers called directly on the model's (single) input tensor."""
-    inputs = getattr(model, 'inputs', None)
-    if not isinstance(inputs, (list, tuple)) or len(inputs) != 1:
-        return []
+def _embeddings_reading(model: Any, tensor: Any) -> List[Any]:
+    """Embedding layers called directly on the model's input ``tensor``."""
     found = []
     for layer in getattr(model, 'layers', None) or []:
         if 'Embedding' not in [cls.__name__ for cls in type(layer).__mro__] or not hasattr(
@@ -116,19 +144,29 @@ def _embeddings_reading_input(model: Any) -> List[Any]:
             tensors = getattr(node, 'input_tensors', None)   # tf_keras: maybe one tensor
             if not isinstance(tensors, (list, tuple)):
                 tensors = [tensors]
-            if any(tensor is inputs[0] for tensor in tensors):
+            if any(given is tensor for given in tensors):
                 found.append(layer)
                 break
     return found
 
 
-def _check_vocabulary(model: Any, array: np.ndarray) -> None:
+def _check_vocabulary(model: Any, array: np.ndarray, tensor: Any) -> None:
     """Token ids must index each embedding that reads them (JAX would clamp them silently)."""
-    if not np.issubdtype(array.dtype, np.integer):
+    if tensor is None or not np.issubdtype(array.dtype, np.integer):
         return
-    for layer in _embeddings_reading_input(model):
+    for layer in _embeddings_reading(model, tensor):
         check_token_ids(int(array.min()), int(array.max()), vocabulary=int(layer.input_dim),
                         layer=str(layer.name))
+
+
+def checked_array(model: Any, docs: Any, tensor: Any) -> np.ndarray:
+    """One input as a numpy batch that fits the declared input ``tensor`` (None: any)."""
+    array = _as_array(docs)
+    shape, dtype = (None, None) if tensor is None else _spec(tensor)
+    _check_shape(array, shape)
+    cast = np.ascontiguousarray(_cast(array, dtype))
+    _check_vocabulary(model, cast, tensor)
+    return cast
 
 
 def check_docs(model: Any, docs: Any) -> np.ndarray:
@@ -145,9 +183,6 @@ def check_docs(model: Any, docs: Any) -> np.ndarray:
     numpy.ndarray
         Floats in the model's input dtype (float32 by default), integers as int32.
     """
-    array = _as_array(docs)
-    shape, dtype = _expected_input(model)
-    _check_shape(array, shape)
-    cast = np.ascontiguousarray(_cast(array, dtype))
-    _check_vocabulary(model, cast)
-    return cast
+    declared = declared_inputs(model)
+    single = declared.tensors[0] if declared is not None and len(declared.tensors) == 1 else None
+    return checked_array(model, docs, single)

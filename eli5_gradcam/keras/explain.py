@@ -19,15 +19,16 @@ from ..nn.options import ExplainOptions, with_options_signature
 from ..nn.perturbation import GRADIENT_FREE
 from .capture import capture_keras
 from .predict import predict_scores
-from .documents import check_docs
+from .inputs import Docs, KerasInputs, explained
 from .layers import sublayers
+from .multi_input import keras_inputs
 from .passes import ablated_scores, forward_capture, masked_scores
 
 __all__ = ['KERAS', 'KerasAdapter', 'explain_prediction_keras', 'explain_batch_keras',
            'capture_batch']
 
 #: Options the Keras adapter does not take.
-UNSUPPORTED: Tuple[str, ...] = ('reshape', 'input_key')
+UNSUPPORTED: Tuple[str, ...] = ('reshape',)
 
 
 class KerasAdapter:
@@ -49,22 +50,23 @@ class KerasAdapter:
             raise ModelNotSupported('the model has no layers')
 
     def documents(self, model: Any, docs: Any, options: ExplainOptions
-                  ) -> Tuple[np.ndarray, Tuple[int, ...]]:
-        """See :func:`.documents.check_docs`."""
-        batch = check_docs(model, docs)
-        return batch, tuple(batch.shape)
+                  ) -> Tuple[Docs, Tuple[int, ...]]:
+        """One numpy array, or every input of a model of several; see
+        :func:`.multi_input.keras_inputs`."""
+        batch = keras_inputs(model, docs, options.input_key)
+        return batch, tuple(explained(batch).shape)
 
     def as_numpy(self, batch: Any) -> np.ndarray:
-        """The documents are numpy already."""
-        return np.asarray(batch)
+        """The explained input (numpy already)."""
+        return np.asarray(explained(batch))
 
     def padding(self, batch: Any) -> Optional[np.ndarray]:
-        """Keras documents carry no attention mask."""
-        return None
+        """Padding positions from the documents' ``attention_mask``."""
+        return batch.padding() if isinstance(batch, KerasInputs) else None
 
     def offsets(self, batch: Any) -> Optional[np.ndarray]:
-        """Keras documents carry no offsets."""
-        return None
+        """The documents' ``offset_mapping``."""
+        return batch.offsets if isinstance(batch, KerasInputs) else None
 
     def capture(self, model: Any, batch: Any, kind: DocumentKind,
                 options: ExplainOptions) -> LayerCapture:
@@ -108,7 +110,7 @@ def explain_prediction_keras(model: Any, doc: Any, *, image: Any = None, tokens:
     Parameters
     ----------
     model : keras.Model or tf_keras.Model
-        A built model with one input.  An empty or unbuilt model, or one with
+        A built model.  An empty or unbuilt model, or one with
         no layer of spatial or sequence extent, gives eli5's "not supported"
         explanation (``Explanation.error`` set).
     doc : array-like
@@ -118,6 +120,10 @@ def explain_prediction_keras(model: Any, doc: Any, *, image: Any = None, tokens:
         pixels (``uint8``) are cast to the model's float input dtype, as Keras
         does: preprocess them as the model was trained.  Token ids are
         checked against the vocabulary of the embedding that reads them.
+        For a model of several inputs, a list of them (the order of
+        ``model.inputs``) or a dict keyed by its input names, each as above;
+        an ``attention_mask`` in a dict marks padding (see
+        :mod:`eli5_gradcam.keras.multi_input`).
     image : PIL.Image.Image, optional
         Picture to overlay (an image explanation); default: drawn from ``doc``
         when it is image-shaped.  It shows the view ``doc`` shows, at its size
@@ -132,8 +138,8 @@ def explain_prediction_keras(model: Any, doc: Any, *, image: Any = None, tokens:
     **options
         ``targets``, ``top_targets``, ``target_names``, ``layer``, ``method``,
         ``relu``, ``counterfactual``, ``score``, ``output``, ``pad_value``,
-        ``pad_token``, ``padding``, ``interpolation_kind``, ``batch_size``,
-        ``scorecam_maps``, ``progress``: see
+        ``pad_token``, ``padding``, ``interpolation_kind``, ``input_key``,
+        ``batch_size``, ``scorecam_maps``, ``progress``: see
         :class:`~eli5_gradcam.nn.options.ExplainOptions`.  For Keras,
         ``layer`` is a name, a path into a nested model
         (``'resnet50/conv5_block3_out'``), an index into ``model.layers`` or a

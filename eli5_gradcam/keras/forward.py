@@ -14,6 +14,7 @@ import numpy as np
 
 from ..nn.outputs import select_output
 from ..nn.targets import TargetRequest, score_function_name
+from .inputs import Docs, signature
 from .layers import LayerRecord, is_model, walk_layers
 from .patching import OutputHook
 
@@ -263,9 +264,9 @@ def _score_column(function: Callable[[Any], Any], outputs: Any, batch: int, posi
     return ops.reshape(column, (batch, 1))
 
 
-def step_key(backend: str, plan: StepPlan, docs: np.ndarray, request: TargetRequest) -> Tuple:
+def step_key(backend: str, plan: StepPlan, docs: Docs, request: TargetRequest) -> Tuple:
     """Cache key of the compiled step of ``backend`` for this call: it is
     traced once per (layer, input signature, score mode, output, targets)."""
-    return (backend, tuple(path for _, path, _ in plan.explained), docs.shape,
-            str(docs.dtype), plan.head_kind, plan.output, plan.n_outputs, request.key,
-            plan.guided, plan.counterfactual)
+    return (backend, tuple(path for _, path, _ in plan.explained)) + signature(docs) + (
+        plan.head_kind, plan.output, plan.n_outputs, request.key, plan.guided,
+        plan.counterfactual)

@@ -19,6 +19,10 @@ the compiled functions are cached per model like the gradient steps
 Compiled backends (TensorFlow, JAX) trace once per input shape, so a batch
 of rows smaller than the one compiled is padded to it and the padding's
 scores dropped.
+
+For a model of several inputs (:class:`~.inputs.KerasInputs`) Score-CAM's
+masks multiply the explained input only, and Ablation-CAM's whole-model
+runs repeat every input.
 """
 from __future__ import annotations
 
@@ -35,6 +39,7 @@ from . import backend as backends
 from .cache import CACHE
 from .capture import _model_failed, plan_for
 from .forward import OutputHook, StepPlan, Tap, pick_output
+from .inputs import Docs, explained, map_structure, put, select, signature, slot, take
 from .patching import wrapped_calls
 
 __all__ = ['PassOps', 'forward_capture', 'masked_scores', 'ablated_scores']
@@ -90,7 +95,7 @@ def _compiled(model: Any, key: tuple, body: Callable[..., Any]) -> Callable[...,
                               lambda: module.compile_pass(model, body))
 
 
-def _run(model: Any, docs: np.ndarray, run: Callable[..., Any], *arrays: np.ndarray,
+def _run(model: Any, docs: Docs, run: Callable[..., Any], *arrays: Docs,
          wrap: bool = True) -> Any:
     """``run(*arrays)``; the model's own failure as a ValueError about ``doc``
     (``wrap=False``: as it was raised)."""
@@ -102,7 +107,7 @@ def _run(model: Any, docs: np.ndarray, run: Callable[..., Any], *arrays: np.ndar
         raise _model_failed(exc, docs, 'failed') from exc
 
 
-def forward_capture(model: Any, docs: np.ndarray, kind: DocumentKind,
+def forward_capture(model: Any, docs: Docs, kind: DocumentKind,
                     options: ExplainOptions) -> LayerCapture:
     """The layer's activations and the scores of one forward pass, ``gradients=None``."""
     plan = plan_for(model, docs, kind, options)
@@ -110,8 +115,8 @@ def forward_capture(model: Any, docs: np.ndarray, kind: DocumentKind,
     def body(call: Callable[..., Any], dense: Callable[..., Any], ops: PassOps,
              inputs: Any) -> Any:
         return _scores_of(plan, model, dense, ops, call, inputs, lambda outputs: outputs)
-    run = _compiled(model, ('forward', plan.layer_path, docs.shape, str(docs.dtype),
-                            plan.head_kind, repr(plan.output)), body)
+    run = _compiled(model, ('forward', plan.layer_path) + signature(docs) + (
+        plan.head_kind, repr(plan.output)), body)
     activations, scores, probabilities = _run(model, docs, run, docs)
     scores = np.asarray(scores, dtype=np.float32)
     request = target_request(plan.n_outputs, targets=options.targets,
@@ -124,9 +129,9 @@ def forward_capture(model: Any, docs: np.ndarray, kind: DocumentKind,
                        else None))
 
 
-def _padded_run(model: Any, key: tuple, body: Callable[..., Any], docs: np.ndarray,
-                rows: np.ndarray, fixed: np.ndarray, wrap: bool = True) -> np.ndarray:
-    """Run ``body`` on the ``fixed`` array and ``rows`` (padded to the largest
+def _padded_run(model: Any, key: tuple, body: Callable[..., Any], docs: Docs,
+                rows: np.ndarray, fixed: Docs, wrap: bool = True) -> np.ndarray:
+    """Run ``body`` on the ``fixed`` document and ``rows`` (padded to the largest
     batch compiled so far for ``key`` on backends that compile per shape)."""
     count = len(rows)
     if backends.backend_module(model).PADS:
@@ -141,25 +146,28 @@ def _padded_run(model: Any, key: tuple, body: Callable[..., Any], docs: np.ndarr
     return np.asarray(scores)[:count]
 
 
-def masked_scores(model: Any, docs: np.ndarray, item: int, masks: np.ndarray,
+def masked_scores(model: Any, docs: Docs, item: int, masks: np.ndarray,
                   kind: DocumentKind, options: ExplainOptions) -> np.ndarray:
-    """Scores ``(n, outputs)`` of ``docs[item]`` multiplied by each of ``n`` masks."""
-    if not np.issubdtype(docs.dtype, np.floating):
+    """Scores ``(n, outputs)`` of ``docs[item]`` with its explained input
+    multiplied by each of ``n`` masks."""
+    dtype = explained(docs).dtype
+    if not np.issubdtype(dtype, np.floating):
         raise ValueError(f"method='scorecam' multiplies the document by masks, but doc holds "
-                         f'{docs.dtype} values (token ids?); use another method, or explain '
+                         f'{dtype} values (token ids?); use another method, or explain '
                          'a model that takes float inputs (embeddings)')
     plan = plan_for(model, docs, kind, options)
+    where, fixed = slot(docs), select(docs, item)
 
     def body(call: Callable[..., Any], dense: Callable[..., Any], ops: PassOps, doc: Any,
              weights: Any) -> Any:
-        return _scores_of(plan, model, dense, ops, call, doc * weights,
-                          lambda outputs: outputs)[1:2]
-    key = ('masked', plan.layer_path, docs.shape[1:], str(docs.dtype), plan.head_kind,
-           repr(plan.output), masks.shape[1:])
-    return _padded_run(model, key, body, docs, masks.astype(docs.dtype), docs[item:item + 1])
+        masked = put(doc, where, take(doc, where) * weights)
+        return _scores_of(plan, model, dense, ops, call, masked, lambda outputs: outputs)[1:2]
+    key = ('masked', plan.layer_path) + signature(fixed) + (
+        plan.head_kind, repr(plan.output), masks.shape[1:])
+    return _padded_run(model, key, body, docs, masks.astype(dtype), fixed)
 
 
-def ablated_scores(model: Any, docs: np.ndarray, item: int, channels: np.ndarray,
+def ablated_scores(model: Any, docs: Docs, item: int, channels: np.ndarray,
                    kind: DocumentKind, options: ExplainOptions, *, whole: bool) -> np.ndarray:
     """Scores ``(n, outputs)`` of ``docs[item]`` with channel ``channels[i]``
     of the layer zeroed in row ``i`` (see the module docstring)."""
@@ -174,10 +182,12 @@ def ablated_scores(model: Any, docs: np.ndarray, item: int, channels: np.ndarray
              kept: Any) -> Any:
         def mark(outputs: Any) -> Any:
             return outputs * ops.like(ops.reshape(kept, shape), outputs)
-        inputs = ops.repeat(doc, int(kept.shape[0])) if whole else doc
+        count = int(kept.shape[0])
+        inputs = map_structure(lambda tensor: ops.repeat(tensor, count), doc) if whole else doc
         return _scores_of(plan, model, dense, ops, call, inputs, mark)[1:2]
-    key = ('ablated', plan.layer_path, docs.shape[1:], str(docs.dtype), plan.head_kind,
-           repr(plan.output), whole)
+    fixed = select(docs, item)
+    key = ('ablated', plan.layer_path) + signature(fixed) + (
+        plan.head_kind, repr(plan.output), whole)
     # the model's own failure on the ablated batch is raised as it is: the caller
     # then tries the other way (see eli5_gradcam.nn.passes)
-    return _padded_run(model, key, body, docs, keep, docs[item:item + 1], wrap=False)
+    return _padded_run(model, key, body, docs, keep, fixed, wrap=False)

@@ -9,8 +9,9 @@ from ..nn.errors import library_fault
 from ..nn.options import ExplainOptions
 from . import backend as backends
 from .capture import framework_message
-from .documents import check_docs
 from .forward import output_names_of, pick_output
+from .inputs import batch_size, describe
+from .multi_input import keras_inputs
 
 __all__ = ['predict_scores']
 
@@ -25,8 +26,8 @@ def predict_scores(model: Any, docs: Any, options: ExplainOptions = ExplainOptio
     Parameters
     ----------
     model : keras.Model or tf_keras.Model
-    docs : array-like
-        ``(batch, ...)``, see :func:`.documents.check_docs`.
+    docs : array-like, dict or list
+        ``(batch, ...)``, see :func:`.multi_input.keras_inputs`.
     options : ExplainOptions
         ``output`` is read from it (which of several outputs holds the scores).
 
@@ -35,7 +36,8 @@ def predict_scores(model: Any, docs: Any, options: ExplainOptions = ExplainOptio
     numpy.ndarray
         float64 ``(batch, outputs)``; a ``(batch,)`` output becomes ``(batch, 1)``.
     """
-    array = check_docs(model, docs)
+    array = keras_inputs(model, docs, options.input_key)
+    count = batch_size(array)
     names = output_names_of(model)
     module = backends.backend_module(model)
     try:
@@ -44,13 +46,13 @@ def predict_scores(model: Any, docs: Any, options: ExplainOptions = ExplainOptio
     except Exception as exc:
         if library_fault(exc):      # ours (a bad output=), not the model's
             raise
-        raise ValueError(f'doc: the model failed on a doc of shape {array.shape} and dtype '
-                         f'{array.dtype}: {framework_message(exc)}') from exc
+        raise ValueError(f'doc: the model failed on {describe(array)}: '
+                         f'{framework_message(exc)}') from exc
     scores = np.asarray(scores, dtype=np.float64)
     if scores.ndim == 1:
         scores = scores[:, np.newaxis]
-    if scores.ndim != 2 or scores.shape[0] != array.shape[0]:
+    if scores.ndim != 2 or scores.shape[0] != count:
         raise ValueError(f'output: the model output has shape {scores.shape}; metrics need one '
                          f'score per output, shape (batch, outputs) for a batch of '
-                         f'{array.shape[0]}: pick another output=')
+                         f'{count}: pick another output=')
     return scores

@@ -92,11 +92,14 @@ class ExplainOptions:
         :mod:`eli5_gradcam.nn.eigen_smooth`).  Normalised here to a sorted
         tuple, ``()`` for none.
     input_key : int or str, optional
-        For a document of several inputs (a mapping of keyword inputs such
-        as a Hugging Face ``BatchEncoding``, or a tuple of positional inputs),
-        the input the explanation is about (its tokens or image): a key or
-        an index.  None: ``input_ids`` (else ``pixel_values``,
-        ``inputs_embeds``) of a mapping, else the first input.
+        For a document of several inputs, the input the explanation is about
+        (its tokens or image): a key or an index.  PyTorch: a mapping of
+        keyword inputs (a Hugging Face ``BatchEncoding``) or a tuple of
+        positional inputs; Keras: a dict keyed by the model's input names or
+        a list in the order of ``model.inputs`` (an input name or an index
+        for either).  None: ``input_ids`` (else ``pixel_values``,
+        ``inputs_embeds``) of a mapping, else the first input (see
+        :mod:`eli5_gradcam.nn.inputs`).
     batch_size : int, optional
         Inputs per forward pass of the methods that run extra passes: masked
         documents for ``'scorecam'``, ablated copies of the layer's output for

@@ -17,20 +17,17 @@ from __future__ import annotations
 import inspect
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Dict, Optional, Tuple, Union
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 import torch
 from torch import nn
 
+from ..nn.inputs import (EXPLAINED_KEYS, MASK_KEY, OFFSETS_KEY, Key, check_batch_sizes,
+                         check_single_input_key, explained_key, padding_from_mask)
 from .inputs import as_model_input, as_numpy
 
 __all__ = ['ModelInputs', 'model_inputs', 'EXPLAINED_KEYS']
-
-#: Keys of a mapping document explained by default, in order of preference.
-EXPLAINED_KEYS = ('input_ids', 'pixel_values', 'inputs_embeds', 'input_values')
-
-Key = Union[int, str]
 
 
 @dataclass(frozen=True)
@@ -95,7 +92,7 @@ class ModelInputs:
 
     def padding(self) -> Optional[np.ndarray]:
         """``(batch, length)`` bool, True at padding, from ``attention_mask``."""
-        return None if self.mask is None else as_numpy(self.mask) == 0
+        return None if self.mask is None else padding_from_mask(as_numpy(self.mask))
 
 
 def _taken_keywords(model: nn.Module) -> Optional[frozenset]:
@@ -117,17 +114,6 @@ def _tensor(model: nn.Module, value: Any, where: str) -> torch.Tensor:
         return as_model_input(model, value)
     except (TypeError, ValueError) as exc:
         raise type(exc)(f'doc[{where!r}]: {exc}') from exc
-
-
-def _explained_key(doc: Any, input_key: Optional[Key], keys: list) -> Key:
-    if input_key is not None:
-        if input_key not in keys:
-            raise ValueError(f'input_key={input_key!r} is not one of the inputs of doc '
-                             f'({keys})')
-        return input_key
-    if isinstance(doc, Mapping):
-        return next((k for k in EXPLAINED_KEYS if k in doc), keys[0])
-    return 0
 
 
 def model_inputs(model: nn.Module, doc: Any, input_key: Optional[Key] = None) -> ModelInputs:
@@ -152,21 +138,18 @@ def model_inputs(model: nn.Module, doc: Any, input_key: Optional[Key] = None) ->
         if not kwargs:
             raise ValueError(f'doc: none of its keys {list(doc)} is an argument of '
                              f'{type(model).__name__}.forward')
-        offsets = doc.get('offset_mapping')
-        inputs = ModelInputs((), kwargs, _explained_key(doc, input_key, list(kwargs)),
-                             kwargs.get('attention_mask'),
+        offsets = doc.get(OFFSETS_KEY)
+        inputs = ModelInputs((), kwargs, explained_key(input_key, list(kwargs), mapping=True),
+                             kwargs.get(MASK_KEY),
                              None if offsets is None else as_numpy(torch.as_tensor(offsets)))
     elif isinstance(doc, (tuple, list)) and doc and all(
             isinstance(v, (torch.Tensor, np.ndarray)) for v in doc):
         args = tuple(_tensor(model, v, str(i)) for i, v in enumerate(doc))
-        inputs = ModelInputs(args, {}, _explained_key(doc, input_key, list(range(len(args)))))
+        inputs = ModelInputs(args, {}, explained_key(input_key, list(range(len(args))),
+                                                     mapping=False))
     else:
-        if input_key not in (None, 0):
-            raise ValueError(f'input_key={input_key!r}, but doc is a single input; leave '
-                             'input_key=None')
+        check_single_input_key(input_key)
         return ModelInputs((as_model_input(model, doc),))
-    sizes = {key: int(t.shape[0]) for key, t in
-             list(enumerate(inputs.args)) + list(inputs.kwargs.items())}
-    if len(set(sizes.values())) > 1:
-        raise ValueError(f'doc: every input needs the same batch size; got {sizes}')
+    check_batch_sizes({key: int(t.shape[0]) for key, t in
+                       list(enumerate(inputs.args)) + list(inputs.kwargs.items())})
     return inputs

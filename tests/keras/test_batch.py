@@ -61,10 +61,23 @@ def test_batch_of_more_than_one_in_explain_prediction_points_to_batch_api():
         eli5.explain_prediction(_cnn(), _docs(2))
 
 
+def _named_cnn():
+    keras.utils.set_random_seed(0)
+    images = keras.Input((10, 10, 3), name='images')
+    hidden = keras.layers.Conv2D(6, 3, padding='same', activation='relu', name='conv')(images)
+    pooled = keras.layers.GlobalAveragePooling2D()(hidden)
+    return keras.Model(images, keras.layers.Dense(4, activation='softmax')(pooled))
+
+
 @pytest.mark.parametrize('docs', [lambda d: {'images': d},
                                   lambda d: [{'images': image[None]} for image in d]],
                          ids=['mapping', 'list-of-mappings'])
-def test_mapping_documents_are_named_as_pytorch_only(docs):
-    with pytest.raises(TypeError, match=r"Keras models are explained on a single input; got a "
-                                        r"mapping of inputs with the keys \['images'\]"):
-        list(eli5_gradcam.explain_predictions(_cnn(), docs(_docs(2)), progress=False))
+def test_mapping_documents_keyed_by_input_names(docs):
+    """Batches of mappings (what a collator yields) keyed by the model's input
+    names explain as the plain arrays do."""
+    model, arrays = _named_cnn(), _docs(3)
+    reference = list(eli5_gradcam.explain_predictions(model, arrays, progress=False))
+    _assert_same(list(eli5_gradcam.explain_predictions(model, docs(arrays), batch_size=2,
+                                                       progress=False)), reference)
+    with pytest.raises(ValueError, match='not an input of the model'):
+        list(eli5_gradcam.explain_predictions(model, {'pixels': arrays}, progress=False))

@@ -96,7 +96,8 @@ def _text(id: str, error: type, names: str, doc: Any = IDS, **kwargs: Any) -> Ca
 EXPLAIN_CASES: List[Case] = [
     _case('doc-none', TypeError, 'doc must be', doc=None),
     _case('doc-str', TypeError, 'doc must be', doc='an image'),
-    _case('doc-dict', TypeError, 'doc must be', doc={'x': IMAGE}),
+    # a dict is keyed by the model's input names (see test_keras_multi_input)
+    _case('doc-dict', ValueError, r"doc: \['x'\] is not an input of the model", doc={'x': IMAGE}),
     _case('doc-ragged-list', TypeError, 'doc must be', doc=[[1.0], [1.0, 2.0]]),
     _case('doc-str-array', TypeError, 'doc must be', doc=np.array([['a']])),
     _case('doc-object-array', TypeError, 'doc must be', doc=np.array([[None]], dtype=object)),

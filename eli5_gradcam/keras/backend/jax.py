@@ -28,6 +28,7 @@ import numpy as np
 from ..cache import cached
 from ..forward import BackendOps, Probe, StepPlan, StepResult, Tap, step_key
 from ..guided import GuidedSwitch, guided_hooks
+from ..inputs import Docs, Slot, batch_size, model_input, put, slot, take
 from ...nn.targets import TargetRequest
 from ..patching import wrapped_calls
 from ...nn.errors import model_boundary
@@ -46,7 +47,7 @@ def _variables(model: Any) -> Tuple[list, list]:
 
 
 @model_boundary
-def _forward(model: Any, trainable: list, non_trainable: list, inputs: jax.Array) -> Any:
+def _forward(model: Any, trainable: list, non_trainable: list, inputs: Any) -> Any:
     """``model.stateless_call`` in inference mode (``training`` only where ``call`` takes it)."""
     parameters = inspect.signature(model.call).parameters.values()
     kwargs = ({'training': False} if any(p.name == 'training' or p.kind == p.VAR_KEYWORD
@@ -55,16 +56,16 @@ def _forward(model: Any, trainable: list, non_trainable: list, inputs: jax.Array
     return outputs
 
 
-def probe(model: Any, docs: np.ndarray, recorder: Probe) -> None:
+def probe(model: Any, docs: Docs, recorder: Probe) -> None:
     """Trace the model abstractly (``jax.eval_shape``), recording shapes."""
-    def forward(trainable: list, non_trainable: list, inputs: jax.Array) -> Any:
+    def forward(trainable: list, non_trainable: list, inputs: Any) -> Any:
         with wrapped_calls(recorder.hooks()):
             outputs = _forward(model, trainable, non_trainable, inputs)
         recorder.finish(outputs)
         return outputs
     trainable, non_trainable = _variables(model)
-    jax.eval_shape(forward, trainable, non_trainable,
-                   jax.ShapeDtypeStruct(docs.shape, docs.dtype))
+    jax.eval_shape(forward, trainable, non_trainable, model_input(
+        docs, lambda array: jax.ShapeDtypeStruct(array.shape, array.dtype)))
 
 
 def _dense(inputs: jax.Array, layer: Any, use_bias: bool) -> jax.Array:
@@ -90,18 +91,21 @@ def guided_identity(switch: GuidedSwitch) -> Callable[[jax.Array], jax.Array]:
     return identity
 
 
-def _build(model: Any, plan: StepPlan, request_key: Tuple[str, int]) -> Callable[..., Any]:
+def _build(model: Any, plan: StepPlan, request_key: Tuple[str, int],
+           where: Slot) -> Callable[..., Any]:
+    """The jitted step; ``where``: the explained input's slot in ``docs``
+    (the guided gradients are its own)."""
     model_ref = weakref.ref(model)
     mode, count = request_key
 
-    def step(trainable: list, non_trainable: list, docs: jax.Array, given: jax.Array) -> Any:
+    def step(trainable: list, non_trainable: list, docs: Any, given: jax.Array) -> Any:
         model = model_ref()
         if model is None:
             raise RuntimeError('the model of this compiled function was deleted')
         zeros = tuple(jnp.zeros(shape, jnp.float32) for _, _, shape in plan.explained)
         switch = GuidedSwitch()
 
-        def forward(zeros: Tuple[jax.Array, ...], inputs: jax.Array) -> Any:
+        def forward(zeros: Tuple[jax.Array, ...], inputs: Any) -> Any:
             tap = Tap(plan, model, lambda index, outputs: outputs + zeros[index].astype(
                 outputs.dtype), _dense)
             hooks = tap.hooks() + guided_hooks(plan.relu_layers, guided_identity(switch))
@@ -119,7 +123,8 @@ def _build(model: Any, plan: StepPlan, request_key: Tuple[str, int]) -> Callable
             return selected, (tap.layer_outputs, scores, probabilities, targets)
 
         if plan.guided:
-            selected, pullback, aux = jax.vjp(forward, zeros, docs, has_aux=True)
+            selected, pullback, aux = jax.vjp(lambda z, x: forward(z, put(docs, where, x)),
+                                              zeros, take(docs, where), has_aux=True)
         else:
             selected, pullback, aux = jax.vjp(lambda z: forward(z, docs), zeros, has_aux=True)
         cotangents = jnp.broadcast_to(jnp.eye(abs(count), dtype=selected.dtype)[:, None, :],
@@ -136,22 +141,28 @@ def _build(model: Any, plan: StepPlan, request_key: Tuple[str, int]) -> Callable
     return jax.jit(step)
 
 
+def _same(array: np.ndarray) -> np.ndarray:
+    """numpy arguments go to a jitted function as they are."""
+    return array
+
+
 @model_boundary
 def _execute(step: Callable[..., Any], *args: Any) -> Any:
     """Run a compiled step: the model's computation (its run-time errors are the model's)."""
     return step(*args)
 
 
-def run(model: Any, plan: StepPlan, docs: np.ndarray, request: TargetRequest) -> StepResult:
+def run(model: Any, plan: StepPlan, docs: Docs, request: TargetRequest) -> StepResult:
     """One compiled forward pass and the gradients of every requested target."""
     step = cached(model, step_key('jax', plan, docs, request),
-                  lambda: _build(model, plan, request.key), functions=plan.functions)
-    given = request.given_indices(docs.shape[0])
+                  lambda: _build(model, plan, request.key, slot(docs)),
+                  functions=plan.functions)
+    given = request.given_indices(batch_size(docs))
     trainable, non_trainable = _variables(model)
     # numpy arguments go to the compiled function as they are: an eager
     # jnp.asarray first would dispatch two extra device operations per call.
     activations, gradients, scores, probabilities, targets, input_gradients = _execute(
-        step, trainable, non_trainable, docs, given)
+        step, trainable, non_trainable, model_input(docs, _same), given)
     return StepResult([np.asarray(a, np.float32) for a in activations],
                       [np.asarray(g, np.float32) for g in gradients],
                       np.asarray(scores, np.float32),
@@ -184,7 +195,7 @@ def compile_pass(model: Any, body: Callable[..., Any]) -> Callable[..., Tuple[np
     ops = _ops()
     model_ref = weakref.ref(model)
 
-    def step(trainable: list, non_trainable: list, *arrays: jax.Array) -> Any:
+    def step(trainable: list, non_trainable: list, *arrays: Any) -> Any:
         model = model_ref()
         if model is None:
             raise RuntimeError('the model of this compiled function was deleted')
@@ -193,18 +204,19 @@ def compile_pass(model: Any, body: Callable[..., Any]) -> Callable[..., Tuple[np
 
     jitted = jax.jit(step)
 
-    def run(*arrays: np.ndarray) -> Tuple[np.ndarray, ...]:
+    def run(*arrays: Docs) -> Tuple[np.ndarray, ...]:
         model = model_ref()
         if model is None:
             raise RuntimeError('the model of this compiled function was deleted')
         trainable, non_trainable = _variables(model)
-        outputs = _execute(jitted, trainable, non_trainable, *arrays)
+        outputs = _execute(jitted, trainable, non_trainable,
+                           *[model_input(array, _same) for array in arrays])
         return tuple(np.asarray(output) for output in outputs)
     return run
 
 
-def predict(model: Any, docs: np.ndarray, select: Callable[[Any], Any]) -> np.ndarray:
+def predict(model: Any, docs: Docs, select: Callable[[Any], Any]) -> np.ndarray:
     """The selected model output on ``docs``, in inference mode (for metrics)."""
     trainable, non_trainable = _variables(model)
-    outputs = _forward(model, trainable, non_trainable, jnp.asarray(docs))
+    outputs = _forward(model, trainable, non_trainable, model_input(docs, jnp.asarray))
     return np.asarray(select(outputs))

@@ -25,6 +25,7 @@ import tensorflow as tf
 from ..cache import cached
 from ..forward import BackendOps, Probe, StepPlan, StepResult, Tap, step_key
 from ..guided import GuidedSwitch, guided_hooks
+from ..inputs import Docs, Slot, batch_size, model_input, slot, take
 from ...nn.targets import TargetRequest
 from ..patching import call_model, wrapped_calls
 from ...nn.errors import model_boundary
@@ -37,15 +38,15 @@ OPS = BackendOps(tf.reshape, lambda parts: tf.concat(parts, 1),
 
 
 
-def probe(model: Any, docs: np.ndarray, recorder: Probe) -> None:
+def probe(model: Any, docs: Docs, recorder: Probe) -> None:
     """Trace (without running) the model on ``docs``' signature, recording shapes."""
-    def forward(inputs: tf.Tensor) -> Any:
+    def forward(inputs: Any) -> Any:
         with wrapped_calls(recorder.hooks()):
             outputs = call_model(model, inputs, training=False)
         recorder.finish(outputs)
         return outputs
-    tf.function(forward, autograph=False).get_concrete_function(
-        tf.TensorSpec(docs.shape, tf.as_dtype(docs.dtype)))
+    tf.function(forward, autograph=False).get_concrete_function(model_input(
+        docs, lambda array: tf.TensorSpec(array.shape, tf.as_dtype(array.dtype))))
 
 
 def _dense(inputs: tf.Tensor, layer: Any, use_bias: bool) -> tf.Tensor:
@@ -89,11 +90,14 @@ def guided_identity(switch: GuidedSwitch) -> Callable[[tf.Tensor], tf.Tensor]:
     return identity
 
 
-def _build(model: Any, plan: StepPlan, request_key: Tuple[str, int]) -> Callable[..., Any]:
+def _build(model: Any, plan: StepPlan, request_key: Tuple[str, int],
+           where: Slot) -> Callable[..., Any]:
+    """The compiled step; ``where``: the explained input's slot in ``docs``
+    (the guided gradients are its own)."""
     model_ref = weakref.ref(model)
     mode, count = request_key
 
-    def step(docs: tf.Tensor, given: tf.Tensor) -> Any:
+    def step(docs: Any, given: tf.Tensor) -> Any:
         model = model_ref()
         if model is None:
             raise RuntimeError('the model of this compiled function was deleted')
@@ -103,7 +107,7 @@ def _build(model: Any, plan: StepPlan, request_key: Tuple[str, int]) -> Callable
                              watch_accessed_variables=False) as tape:
             tape.watch(zeros)
             if plan.guided:
-                tape.watch(docs)
+                tape.watch(take(docs, where))
             tap = Tap(plan, model, lambda index, outputs: outputs + tf.cast(zeros[index],
                                                                             outputs.dtype),
                       _dense)
@@ -126,7 +130,7 @@ def _build(model: Any, plan: StepPlan, request_key: Tuple[str, int]) -> Callable
         input_gradients = tf.zeros((0,))
         if plan.guided:
             switch.guided = True
-            (input_gradients,) = _gradients(tape, signed, signed_columns, [docs])
+            (input_gradients,) = _gradients(tape, signed, signed_columns, [take(docs, where)])
         if probabilities is None:
             probabilities = tf.zeros((0,))
         return (tap.layer_outputs, gradients, scores, probabilities, targets,
@@ -165,14 +169,15 @@ def _execute(step: Callable[..., Any], *args: Any) -> Any:
     return step(*args)
 
 
-def run(model: Any, plan: StepPlan, docs: np.ndarray, request: TargetRequest) -> StepResult:
+def run(model: Any, plan: StepPlan, docs: Docs, request: TargetRequest) -> StepResult:
     """One compiled forward pass and the gradients of every requested target."""
     step = cached(model, step_key('tensorflow', plan, docs, request),
-                  lambda: _build(model, plan, request.key), functions=plan.functions)
-    given = request.given_indices(docs.shape[0])
+                  lambda: _build(model, plan, request.key, slot(docs)),
+                  functions=plan.functions)
+    given = request.given_indices(batch_size(docs))
     with _quiet_retracing():
         activations, gradients, scores, probabilities, targets, input_gradients = _execute(
-            step, tf.constant(docs), tf.constant(given))
+            step, model_input(docs, tf.constant), tf.constant(given))
     return StepResult([a.numpy() for a in activations], [g.numpy() for g in gradients],
                       scores.numpy(), probabilities.numpy() if plan.probabilities else None,
                       targets.numpy(), input_gradients.numpy() if plan.guided else None)
@@ -201,7 +206,7 @@ def compile_pass(model: Any, body: Callable[..., Any]) -> Callable[..., Tuple[np
     ops = _ops()
     model_ref = weakref.ref(model)
 
-    def step(*arrays: tf.Tensor) -> Any:
+    def step(*arrays: Any) -> Any:
         model = model_ref()
         if model is None:
             raise RuntimeError('the model of this compiled function was deleted')
@@ -210,14 +215,15 @@ def compile_pass(model: Any, body: Callable[..., Any]) -> Callable[..., Tuple[np
 
     function = tf.function(step, autograph=False)
 
-    def run(*arrays: np.ndarray) -> Tuple[np.ndarray, ...]:
+    def run(*arrays: Docs) -> Tuple[np.ndarray, ...]:
         with _quiet_retracing():
-            outputs = _execute(function, *[tf.constant(array) for array in arrays])
+            outputs = _execute(function, *[model_input(array, tf.constant)
+                                           for array in arrays])
         return tuple(output.numpy() for output in outputs)
     return run
 
 
-def predict(model: Any, docs: np.ndarray, select: Callable[[Any], Any]) -> np.ndarray:
+def predict(model: Any, docs: Docs, select: Callable[[Any], Any]) -> np.ndarray:
     """The selected model output on ``docs``, eagerly and without gradients (for metrics)."""
-    outputs = call_model(model, tf.constant(docs), training=False)
+    outputs = call_model(model, model_input(docs, tf.constant), training=False)
     return np.asarray(tf.convert_to_tensor(select(outputs)).numpy())

@@ -22,6 +22,7 @@ import torch
 
 from ..forward import BackendOps, Probe, StepPlan, StepResult, Tap
 from ..guided import GuidedSwitch, guided_hooks
+from ..inputs import Docs, model_input, put, slot, take
 from ...nn.targets import TargetRequest
 from ..patching import call_model, wrapped_calls
 
@@ -36,10 +37,11 @@ def _numpy(tensor: torch.Tensor) -> np.ndarray:
     return tensor.detach().cpu().float().numpy()
 
 
-def probe(model: Any, docs: np.ndarray, recorder: Probe) -> None:
+def probe(model: Any, docs: Docs, recorder: Probe) -> None:
     """Run the model once without gradients, recording shapes."""
     with torch.no_grad(), wrapped_calls(recorder.hooks()):
-        outputs = call_model(model, keras.ops.convert_to_tensor(docs), training=False)
+        outputs = call_model(model, model_input(docs, keras.ops.convert_to_tensor),
+                             training=False)
     recorder.finish(outputs)
 
 
@@ -76,7 +78,7 @@ def _by_target(selected: torch.Tensor, sources: Sequence[torch.Tensor],
     return [torch.stack(collected, dim=1) for collected in per_source]
 
 
-def run(model: Any, plan: StepPlan, docs: np.ndarray, request: TargetRequest) -> StepResult:
+def run(model: Any, plan: StepPlan, docs: Docs, request: TargetRequest) -> StepResult:
     """One forward pass and the gradients of every requested target."""
     zeros: List[Optional[torch.Tensor]] = [None] * len(plan.explained)
 
@@ -87,9 +89,10 @@ def run(model: Any, plan: StepPlan, docs: np.ndarray, request: TargetRequest) ->
 
     switch = GuidedSwitch()
     tap = Tap(plan, model, mark, _dense)
-    inputs = keras.ops.convert_to_tensor(docs)
-    if plan.guided:
-        inputs = inputs.detach().requires_grad_(True)
+    inputs = model_input(docs, keras.ops.convert_to_tensor)
+    where = slot(docs)
+    if plan.guided:         # the guided gradients are the explained input's
+        inputs = put(inputs, where, take(inputs, where).detach().requires_grad_(True))
     hooks = tap.hooks() + guided_hooks(plan.relu_layers, guided_identity(switch))
     with torch.enable_grad(), wrapped_calls(hooks):
         outputs = call_model(model, inputs, training=False)
@@ -102,7 +105,8 @@ def run(model: Any, plan: StepPlan, docs: np.ndarray, request: TargetRequest) ->
     input_gradients = None
     if plan.guided:
         switch.guided = True
-        (guided,) = _by_target(selected, [inputs], -1.0 if plan.counterfactual else 1.0)
+        (guided,) = _by_target(selected, [take(inputs, where)],
+                               -1.0 if plan.counterfactual else 1.0)
         input_gradients = _numpy(guided)
     return StepResult([_numpy(a) for a in tap.layer_outputs], [_numpy(g) for g in gradients],
                       scores_np, None if probabilities is None else _numpy(probabilities),
@@ -132,19 +136,21 @@ def compile_pass(model: Any, body: Callable[..., Any]) -> Callable[..., Tuple[np
     ops = _ops()
     model_ref = weakref.ref(model)
 
-    def run(*arrays: np.ndarray) -> Tuple[np.ndarray, ...]:
+    def run(*arrays: Docs) -> Tuple[np.ndarray, ...]:
         model = model_ref()
         if model is None:
             raise RuntimeError('the model of this pass was deleted')
         with torch.no_grad():
             outputs = body(lambda inputs: call_model(model, inputs, training=False), _dense,
-                           ops, *[keras.ops.convert_to_tensor(array) for array in arrays])
+                           ops, *[model_input(array, keras.ops.convert_to_tensor)
+                                  for array in arrays])
         return tuple(_numpy(output) for output in outputs)
     return run
 
 
-def predict(model: Any, docs: np.ndarray, select: Callable[[Any], Any]) -> np.ndarray:
+def predict(model: Any, docs: Docs, select: Callable[[Any], Any]) -> np.ndarray:
     """The selected model output on ``docs``, without recording a graph (for metrics)."""
     with torch.no_grad():
-        outputs = call_model(model, keras.ops.convert_to_tensor(docs), training=False)
+        outputs = call_model(model, model_input(docs, keras.ops.convert_to_tensor),
+                             training=False)
         return _numpy(select(outputs))
