@@ -43,18 +43,22 @@ from quality_report import (aggregate, findings, markdown_tables, plot_curves,  
 from quality_notes import suite_notes  # noqa: E402
 from quality_suites import digits_suite, imagenet_suite, shapes_suite, text_suite  # noqa: E402
 
+#: Methods that need ReLUs to guide: EfficientNet-Lite0 has ReLU6 only (the imagenet
+#: table's note says so).
+NO_RELU = ('guided-gradcam', 'guided-backprop')
+
 #: Settings per mode: steps of deletion / insertion per suite, ROAD percentages,
 #: LIME samples, SHAP evaluations, repeats of the (fast) timed Grad-CAM calls.
 SETTINGS: Dict[str, Dict[str, Any]] = {
     'full': {'steps': {'imagenet': 20, 'shapes': 48, 'digits': 32, 'text': 16},
              'road': [10, 20, 30, 40, 50, 60, 70, 80, 90], 'lime': 1000, 'shap': 300,
-             'repeats': 3, 'scorecam_maps': None},
+             'repeats': 3, 'scorecam_maps': None, 'skip': {'imagenet': NO_RELU}},
     'quick': {'steps': {'imagenet': 4, 'shapes': 8, 'digits': 8, 'text': 16},
               'road': [20, 60], 'lime': 40, 'shap': 40, 'repeats': 1,
               # the smoke run: Faster Score-CAM (32 masked passes); no Ablation-CAM on
               # EfficientNet, whose forward fixes the batch size from its input, so
               # every ablated channel re-runs the whole network (minutes per photo)
-              'scorecam_maps': 32, 'skip': {'imagenet': ('ablationcam',)}},
+              'scorecam_maps': 32, 'skip': {'imagenet': ('ablationcam',) + NO_RELU}},
 }
 
 

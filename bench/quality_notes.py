@@ -75,7 +75,12 @@ def suite_notes(suite: Any, table: Dict[str, Dict[str, Any]],
                      + ' are not in this table: they multiply the model\'s input by masks or '
                      'differentiate it, and token ids can be neither scaled nor differentiated '
                      '(explain a model that takes embeddings to use them on text).')
-    elif getattr(suite, 'tolerance', 15) != 15 and any(c.box for c in suite.cases):
+    if suite.name == 'imagenet':
+        notes.append('* Guided Grad-CAM and guided backpropagation are not in this table: '
+                     'EfficientNet-Lite0 has ReLU6 activations only, which guided '
+                     'backpropagation does not override (it is a named error).')
+    if suite.kind != 'text' and getattr(suite, 'tolerance', 15) != 15 and any(
+            c.box for c in suite.cases):
         notes.append(f'* Pointing game tolerance {suite.tolerance} pixels (the paper\'s 15 '
                      'would cover most of a picture this small).')
     return notes
