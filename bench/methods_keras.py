@@ -23,20 +23,10 @@ import eli5
 import eli5_gradcam  # noqa: F401
 import floors_keras
 import keras_models
-from methods_common import BATCH, FASTER_FRACTION, agreement
+from methods_common import BATCH, agreement, heatmap_of, ours, scorecam_rows
 from timing import interleaved
 
 __all__ = ['methods_section']
-
-
-def _ours(model: Any, doc: np.ndarray, layer: str, target: int,
-          **options: Any) -> Callable[[], Any]:
-    return lambda: eli5.explain_prediction(model, doc, layer=layer, targets=[target],
-                                           progress=False, **options)
-
-
-def _heatmap(run: Callable[[], Any]) -> np.ndarray:
-    return np.asarray(run().targets[0].heatmap)
 
 
 def _top(model: Any, doc: np.ndarray) -> int:
@@ -57,15 +47,7 @@ def _scorecam(model: Any, doc: np.ndarray, layer: str, peers: Dict[str, Any], ro
               warmup: int) -> Dict[str, Any]:
     target = _top(model, doc)
     channels = int(model.get_layer(layer).output.shape[-1])
-    maps = max(1, channels // FASTER_FRACTION)
-    ours = _ours(model, doc, layer, target, method='scorecam', batch_size=BATCH)
-    faster = _ours(model, doc, layer, target, method='scorecam', batch_size=BATCH,
-                   scorecam_maps=maps)
-    contenders: Dict[str, Callable[[], object]] = {
-        'eli5-gradcam': ours, f'eli5-gradcam, Faster ({maps} maps)': faster}
-    full = _heatmap(ours)
-    result: Dict[str, Any] = {'target': target, 'channels': channels, 'agreement': {
-        f'eli5-gradcam, Faster ({maps} maps) vs full': agreement(full, _heatmap(faster))}}
+    contenders, result, full = scorecam_rows(model, doc, layer, target, channels)
     if peers.get('tf-keras-vis') is None:
         try:
             peer = _tf_keras_vis(model, layer, doc, target, None)
@@ -96,12 +78,12 @@ def methods_section(peers: Dict[str, Any], quick: bool, rounds: int) -> Dict[str
     target = _top(model, doc)
     forward = floors_keras.forward(model)
     eigen = interleaved({'forward': lambda: forward(doc),
-                         'eli5-gradcam': _ours(model, doc, layers['eigencam'], target,
+                         'eli5-gradcam': ours(model, doc, layers['eigencam'], target,
                                                method='eigencam')}, rounds)
     ablation = interleaved({
-        f'eli5-gradcam (batch {BATCH})': _ours(model, doc, layers['ablationcam'], target,
+        f'eli5-gradcam (batch {BATCH})': ours(model, doc, layers['ablationcam'], target,
                                                method='ablationcam', batch_size=BATCH),
-        'eli5-gradcam (default batch)': _ours(model, doc, layers['ablationcam'], target,
+        'eli5-gradcam (default batch)': ours(model, doc, layers['ablationcam'], target,
                                               method='ablationcam')}, heavy_rounds,
         warmup=warmup)
     return {'model': name, 'layers': layers, 'batch_size': BATCH,

@@ -25,20 +25,10 @@ import eli5
 
 import eli5_gradcam  # noqa: F401
 import torch_models
-from methods_common import BATCH, FASTER_FRACTION, agreement
+from methods_common import BATCH, agreement, heatmap_of, ours, scorecam_rows
 from timing import interleaved
 
 __all__ = ['methods_section']
-
-def _ours(model: torch.nn.Module, doc: torch.Tensor, layer: str, target: int,
-          **options: Any) -> Callable[[], Any]:
-    return lambda: eli5.explain_prediction(model, doc, layer=layer, targets=[target],
-                                           progress=False, **options)
-
-
-def _heatmap(run: Callable[[], Any]) -> np.ndarray:
-    return np.asarray(run().targets[0].heatmap)
-
 
 def _activations(model: torch.nn.Module, layer: torch.nn.Module, doc: torch.Tensor) -> Any:
     store = {}
@@ -97,7 +87,7 @@ def _eigencam(model: torch.nn.Module, doc: torch.Tensor, layer: str,
         with torch.no_grad():
             return model(doc)
     return {'times': interleaved({'forward': forward,
-                                  'eli5-gradcam': _ours(model, doc, layer, target,
+                                  'eli5-gradcam': ours(model, doc, layer, target,
                                                         method='eigencam')}, rounds)}
 
 
@@ -106,10 +96,10 @@ def _ablation(model: torch.nn.Module, doc: torch.Tensor, layer_name: str, peers:
     layer = model.get_submodule(layer_name)
     with torch.no_grad():
         target = int(model(doc).argmax())
-    ours = _ours(model, doc, layer_name, target, method='ablationcam', batch_size=BATCH)
+    batched = ours(model, doc, layer_name, target, method='ablationcam', batch_size=BATCH)
     contenders: Dict[str, Callable[[], object]] = {
-        f'eli5-gradcam (batch {BATCH})': ours,
-        'eli5-gradcam (default batch)': _ours(model, doc, layer_name, target,
+        f'eli5-gradcam (batch {BATCH})': batched,
+        'eli5-gradcam (default batch)': ours(model, doc, layer_name, target,
                                               method='ablationcam')}
     result: Dict[str, Any] = {'target': target, 'agreement': {}}
     if peers.get('pytorch-grad-cam') is None:
@@ -117,8 +107,8 @@ def _ablation(model: torch.nn.Module, doc: torch.Tensor, layer_name: str, peers:
         contenders[f'pytorch-grad-cam (batch {BATCH})'] = _grad_cam_run(
             AblationCAM, model, layer, doc, target, batch_size=BATCH)
         result['agreement']['pytorch-grad-cam'] = agreement(
-            _heatmap(ours), _grad_cam_map(AblationCAM, model, layer, doc, target,
-                                          batch_size=BATCH))
+            heatmap_of(batched), _grad_cam_map(AblationCAM, model, layer, doc, target,
+                                              batch_size=BATCH))
     result['times'] = interleaved(contenders, rounds, warmup=warmup)
     return result
 
@@ -129,15 +119,7 @@ def _scorecam(model: torch.nn.Module, doc: torch.Tensor, layer_name: str, peers:
     with torch.no_grad():
         target = int(model(doc).argmax())
     channels = int(_activations(model, layer, doc).shape[1])
-    maps = max(1, channels // FASTER_FRACTION)
-    ours = _ours(model, doc, layer_name, target, method='scorecam', batch_size=BATCH)
-    faster = _ours(model, doc, layer_name, target, method='scorecam', batch_size=BATCH,
-                   scorecam_maps=maps)
-    contenders: Dict[str, Callable[[], object]] = {
-        'eli5-gradcam': ours, f'eli5-gradcam, Faster ({maps} maps)': faster}
-    full = _heatmap(ours)
-    result: Dict[str, Any] = {'target': target, 'channels': channels, 'agreement': {
-        f'eli5-gradcam, Faster ({maps} maps) vs full': agreement(full, _heatmap(faster))}}
+    contenders, result, full = scorecam_rows(model, doc, layer_name, target, channels)
     if peers.get('pytorch-grad-cam') is None:
         from pytorch_grad_cam import ScoreCAM
         contenders['pytorch-grad-cam'] = _grad_cam_run(ScoreCAM, model, layer, doc, target)
