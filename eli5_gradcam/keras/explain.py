@@ -76,6 +76,11 @@ class KerasAdapter:
             return forward_capture(model, batch, kind, options)
         return capture_keras(model, batch, kind, options)
 
+    def view(self, batch: Any, items: Sequence[int], docs: np.ndarray) -> Docs:
+        """Documents ``items`` with the explained input replaced by ``docs``."""
+        array = np.asarray(docs, dtype=explained(batch).dtype)
+        return batch.rows_with(items, array) if isinstance(batch, KerasInputs) else array
+
     def masked_scores(self, model: Any, batch: Any, item: int, masks: np.ndarray,
                       kind: DocumentKind, options: ExplainOptions) -> np.ndarray:
         """See :func:`.passes.masked_scores`."""

@@ -16,7 +16,7 @@ Framework-free: numpy only.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -92,6 +92,14 @@ class KerasInputs:
         return replace(self, arrays=tuple(array[item:item + 1] for array in self.arrays),
                        mask=None if self.mask is None else self.mask[item:item + 1],
                        offsets=None if self.offsets is None else self.offsets[item:item + 1])
+
+    def rows_with(self, items: Sequence[int], array: np.ndarray) -> 'KerasInputs':
+        """Documents ``items`` (in that order), the explained input replaced by ``array``."""
+        index = list(items)
+        return replace(self, arrays=tuple(array if position == self.key else values[index]
+                                          for position, values in enumerate(self.arrays)),
+                       mask=None if self.mask is None else self.mask[index],
+                       offsets=None if self.offsets is None else self.offsets[index])
 
     def padding(self) -> Optional[np.ndarray]:
         """``(batch, length)`` bool, True at padding, from ``attention_mask``."""

@@ -155,7 +155,8 @@ def _target_groups(targets: np.ndarray) -> Dict[Tuple[int, ...], List[int]]:
 
 def augmented_heatmaps(capture: LayerCapture, docs: np.ndarray, *, channels_first: bool,
                        heatmaps: Callable[[LayerCapture], np.ndarray],
-                       capture_view: Callable[[np.ndarray, Tuple[int, ...]], LayerCapture]
+                       capture_view: Callable[[np.ndarray, Tuple[int, ...], List[int]],
+                                              LayerCapture]
                        ) -> np.ndarray:
     """The maps of :data:`VIEWS`, re-aligned and averaged.
 
@@ -170,7 +171,8 @@ def augmented_heatmaps(capture: LayerCapture, docs: np.ndarray, *, channels_firs
         A capture's unnormalised ``(batch, targets, h, w)`` maps
         (:func:`~eli5_gradcam.nn.maps.capture_heatmaps`).
     capture_view : callable
-        ``capture_view(images, targets)``: the pass on some augmented images,
+        ``capture_view(images, targets, items)``: the pass on the augmented
+        images of documents ``items`` (their other inputs as given),
         differentiating the given output indices.
 
     Returns
@@ -189,7 +191,7 @@ def augmented_heatmaps(capture: LayerCapture, docs: np.ndarray, *, channels_firs
         images = augment_images(docs, view, pixels, channels_first=channels_first)
         view_maps = np.empty_like(first)
         for targets, items in groups.items():
-            view_maps[items] = heatmaps(capture_view(images[items], targets))
+            view_maps[items] = heatmaps(capture_view(images[items], targets, items))
         aligned, valid = realign(view_maps, view, cells)
         total += np.where(valid, aligned, 0.0)
         count += valid

@@ -81,6 +81,12 @@ class Adapter(Protocol):
         copies of its output; ``whole=True``: the model runs on ``n`` copies
         of the document (see :mod:`~eli5_gradcam.nn.passes`)."""
 
+    def view(self, batch: Any, items: Sequence[int], docs: np.ndarray) -> Any:
+        """Documents ``items`` of ``batch`` with the explained input replaced by
+        ``docs`` (numpy, one row per item) and every other input kept
+        (``smooth='aug'`` flips and shifts the image of a model of several
+        inputs, not its other inputs)."""
+
 
 def _prepare(adapter: Adapter, model: Any, docs: Any, options: ExplainOptions, *,
              images: Optional[Sequence[Any]], tokens: Optional[Sequence[Any]],
@@ -117,13 +123,14 @@ def _capture(adapter: Adapter, model: Any, batch: Any, shape: tuple, kind: Docum
     return capture
 
 
-def _augmented(adapter: Adapter, model: Any, capture: LayerCapture, docs: np.ndarray,
-               kind: DocumentKind, options: ExplainOptions) -> np.ndarray:
+def _augmented(adapter: Adapter, model: Any, batch: Any, capture: LayerCapture,
+               docs: np.ndarray, kind: DocumentKind, options: ExplainOptions) -> np.ndarray:
     """The maps of ``smooth='aug'``: every view through the adapter, averaged."""
-    def capture_view(images: np.ndarray, targets: Tuple[int, ...]) -> LayerCapture:
+    def capture_view(images: np.ndarray, targets: Tuple[int, ...],
+                     items: Sequence[int]) -> LayerCapture:
         view_options = options.replace(targets=targets, top_targets=None)
-        view, shape = adapter.documents(model, images, view_options)
-        return _capture(adapter, model, view, shape, kind, view_options)
+        view = adapter.view(batch, items, images)
+        return _capture(adapter, model, view, tuple(images.shape), kind, view_options)
 
     return augmented_heatmaps(capture, docs, channels_first=adapter.channels_first,
                               heatmaps=lambda one: capture_heatmaps(one, options),
@@ -187,7 +194,7 @@ def explain_documents(adapter: Adapter, model: Any, docs: Any, options: ExplainO
                           texts=texts, offsets=given)
     heatmaps = None
     if 'aug' in options.smooth and numpy_docs is not None:
-        heatmaps = _augmented(adapter, model, capture, numpy_docs, kind, options)
+        heatmaps = _augmented(adapter, model, batch, capture, numpy_docs, kind, options)
     return explain_capture(capture, estimator=adapter.name(model), kind=kind.kind,
                            options=options, documents=documents, heatmaps=heatmaps)
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Dict, Optional, Tuple
+from dataclasses import dataclass, field, replace
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -80,6 +80,12 @@ class ModelInputs:
     def select(self, item: int, count: int = 1) -> 'ModelInputs':
         """Document ``item`` alone, repeated ``count`` times along the batch axis."""
         return self._map(lambda t: t[item:item + 1].repeat((count,) + (1,) * (t.ndim - 1)))
+
+    def rows(self, items: Sequence[int]) -> 'ModelInputs':
+        """Documents ``items`` (in that order), every input and the mask."""
+        index = list(items)
+        return replace(self._map(lambda t: t[index]),
+                       offsets=None if self.offsets is None else self.offsets[index])
 
     def with_explained(self, tensor: torch.Tensor) -> 'ModelInputs':
         """The same inputs with the explained one replaced by ``tensor``."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any, List, Optional, Sequence, Tuple
 
 import numpy as np
+import torch
 from eli5.base import Explanation
 from torch import nn
 
@@ -75,6 +76,13 @@ class PyTorchAdapter:
                        whole: bool) -> np.ndarray:
         """See :func:`.passes.ablated_scores`."""
         return ablated_scores(model, batch, item, channels, kind, options, whole=whole)
+
+    def view(self, batch: Any, items: Sequence[int], docs: np.ndarray) -> ModelInputs:
+        """Documents ``items`` with the explained input replaced by ``docs``."""
+        rows = batch.rows(items)
+        explained = rows.explained
+        return rows.with_explained(torch.as_tensor(docs).to(device=explained.device,
+                                                            dtype=explained.dtype))
 
     def predict(self, model: Any, docs: Any, options: ExplainOptions) -> np.ndarray:
         """The model's scores ``(batch, outputs)`` on ``docs``, no gradients (metrics);

@@ -96,6 +96,21 @@ def test_other_methods_of_two_inputs_equal_the_image_alone(models, method):
     np.testing.assert_allclose(heatmaps(expl), heatmaps(reference), rtol=1e-5, atol=1e-5)
 
 
+def test_smooth_aug_flips_the_image_and_keeps_the_other_inputs(models):
+    both, alone = models
+    images = RNG.random((2, 8, 8, 3)).astype('float32')
+    features = np.repeat(FEATURES, 2, axis=0)
+    for docs, alone_docs in (([images[:1], FEATURES], images[:1]),
+                             ({'image': images, 'features': features}, images)):
+        given = explain_batch_keras(both, docs, smooth='aug', relu=False, top_targets=1)
+        reference = explain_batch_keras(alone, alone_docs, smooth='aug', relu=False,
+                                        top_targets=1)
+        for expl, ref in zip(given, reference):
+            assert expl.targets[0].target == ref.targets[0].target
+            assert np.abs(heatmaps(ref)).max() > 0.5
+            np.testing.assert_allclose(heatmaps(expl), heatmaps(ref), rtol=1e-5, atol=1e-5)
+
+
 def test_a_batch_of_two_inputs_equals_each_document_alone(models):
     both, _ = models
     images = RNG.random((3, 8, 8, 3)).astype('float32')

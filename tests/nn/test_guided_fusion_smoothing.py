@@ -266,7 +266,7 @@ def test_augmentation_average_by_hand():
     image = np.array([5.0, 1.0, 2.0, 7.0]).reshape(1, 1, 4, 1)        # NHWC, 1x4
     calls = []
 
-    def capture_view(images, targets):
+    def capture_view(images, targets, items):
         calls.append(targets)
         return _image_capture(images, targets)
 
@@ -289,7 +289,7 @@ def test_augmentation_is_exact_for_an_equivariant_map():
 
     heatmaps = lambda c: c.activations.sum(axis=-1)[:, None]           # noqa: E731
     average = augmented_heatmaps(blocks(images), images, channels_first=True,
-                                 heatmaps=heatmaps, capture_view=lambda im, t: blocks(im))
+                                 heatmaps=heatmaps, capture_view=lambda im, t, items: blocks(im))
     np.testing.assert_allclose(average, heatmaps(blocks(images)), rtol=1e-12)
 
 
@@ -300,13 +300,13 @@ def test_augmentation_keeps_each_documents_targets():
                          layer_name='px')
     seen = []
 
-    def capture_view(view_images, targets):
-        seen.append((len(view_images), targets))
+    def capture_view(view_images, targets, items):
+        seen.append((tuple(items), targets))
         return _image_capture(view_images, targets)
 
     augmented_heatmaps(first, images, channels_first=False, heatmaps=lambda c: c.activations
                        [..., 0][:, None], capture_view=capture_view)
-    assert sorted(set(seen)) == [(1, (4,)), (2, (2,))]
+    assert sorted(set(seen)) == [((0, 2), (2,)), ((1,), (4,))]
 
 
 # ------------------------------------------------------------------ options

@@ -8,7 +8,7 @@ import eli5  # noqa: E402
 from torch import nn  # noqa: E402
 
 import eli5_gradcam  # noqa: E402,F401
-from eli5_gradcam.pytorch import capture_batch  # noqa: E402
+from eli5_gradcam.pytorch import capture_batch, explain_batch_pytorch  # noqa: E402
 from eli5_gradcam.targets import BoxScore, ClassScore, RegionScore, SimilarityScore  # noqa: E402
 
 torch.set_num_threads(1)
@@ -240,6 +240,33 @@ def test_two_inputs_as_mapping_or_tuple_explain_the_image() -> None:
     capture = capture_batch(model, (IMAGE, FEATURES), targets=[by_key.targets[0].target])
     np.testing.assert_allclose(capture.gradients[0, 0], gradient[0].permute(1, 2, 0).numpy(),
                                rtol=1e-5, atol=1e-7)
+
+
+def test_smooth_aug_flips_the_image_and_keeps_the_other_inputs() -> None:
+    # reference: the same layers with the features fixed, as a model of the image alone
+    model = TwoInputs()
+    images = torch.rand(2, 3, 8, 8, generator=torch.Generator().manual_seed(8))
+    features = FEATURES.repeat(2, 1)
+
+    class ImageAlone(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.both = model
+
+        def forward(self, image: torch.Tensor) -> torch.Tensor:
+            return self.both(image, features[:len(image)])
+
+    for docs, key, alone_docs in (((images[:1], FEATURES), 0, images[:1]),
+                                  ({'image': images, 'features': features}, 'image', images)):
+        given = explain_batch_pytorch(model, docs, input_key=key, smooth='aug',
+                                      relu=False, top_targets=1)
+        reference = explain_batch_pytorch(ImageAlone(), alone_docs, smooth='aug', relu=False,
+                                          top_targets=1, layer='both.pool.0')
+        for expl, ref in zip(given, reference):
+            assert expl.targets[0].target == ref.targets[0].target
+            assert np.abs(ref.targets[0].heatmap).max() > 0.5
+            np.testing.assert_allclose(expl.targets[0].heatmap, ref.targets[0].heatmap,
+                                       rtol=1e-5, atol=1e-6)
 
 
 class TokensAndMask(nn.Module):
