@@ -17,15 +17,14 @@ the guided methods give image maps at the input's pixels.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 import attr
 import numpy as np
-from eli5.base import Explanation, FeatureWeights, TargetExplanation
+from eli5.base import Explanation
 from PIL import Image
 
 from .capture import LayerCapture
-from .features import fewer_feature_weights, ranked_feature_weights
 from .gradcam import METHOD_TITLES, normalize_heatmaps
 from .image import doc_to_image
 from .kinds import KINDS
@@ -33,18 +32,17 @@ from .maps import capture_heatmaps
 from .perturbation import evidence_source
 from .options import ExplainOptions
 from .targets import target_labels
-from .text import (TokenLayout, as_tokens, padding_mask, resize_heatmap, strip_padding,
-                   token_feature_weights, token_layout, weighted_spans)
+from .target_explanation import (STRONGEST_TOKENS, TOP_POSITIONS, GradCAMTarget,
+                                 memoised_layout, position_feature_weights, position_target,
+                                 text_target)
+from .text import TokenLayout, as_tokens, padding_mask, resize_heatmap, strip_padding
 from .words import check_offsets, word_layout, word_weights, words_from_offsets
 
 __all__ = ['GradCAMExplanation', 'explain_capture', 'not_supported',
            'position_feature_weights', 'TOP_POSITIONS', 'STRONGEST_TOKENS']
 
-#: How many heatmap positions ``format_as_text`` lists for image/other kinds.
-TOP_POSITIONS = 10
-
-#: How many of the strongest tokens eli5's HTML lists above highlighted text.
-STRONGEST_TOKENS = 5
+#: A document's tokens and their layout (see :func:`_text_maps`).
+TextLayout = Tuple[List[str], Callable[[], TokenLayout]]
 
 
 @attr.s(slots=True, init=False, eq=True)
@@ -86,37 +84,6 @@ def not_supported(estimator: str, reason: str) -> Explanation:
     """
     return Explanation(estimator, error=f'model {estimator!r} is not supported by '
                                         f'Grad-CAM: {reason}')
-
-
-def _position_name(index: tuple) -> str:
-    if len(index) == 1:
-        return f'position {index[0]}'
-    if len(index) == 2:
-        return f'row {index[0]}, col {index[1]}'
-    return f'position {tuple(int(i) for i in index)}'
-
-
-def position_feature_weights(heatmap: np.ndarray, top: int = TOP_POSITIONS) -> FeatureWeights:
-    """The heatmap's strongest positions as eli5 feature weights.
-
-    This gives :func:`eli5.format_as_text`, ``format_as_dataframe`` and the
-    HTML table something to list for image and signal explanations: where the
-    evidence is, as "row r, col c" of the layer's grid.
-
-    Parameters
-    ----------
-    heatmap : numpy.ndarray
-        A normalised map of any rank.
-    top : int
-        How many positive and negative positions to list.
-
-    Returns
-    -------
-    eli5.base.FeatureWeights
-    """
-    shape = np.shape(heatmap)
-    return ranked_feature_weights(
-        heatmap, lambda i: _position_name(np.unravel_index(i, shape)), top)
 
 
 def _layers_text(capture: LayerCapture) -> str:
@@ -210,8 +177,9 @@ def _item(values: Any, item: int) -> Any:
 
 
 def _text_maps(raw: np.ndarray, documents: Documents, item: int, options: ExplainOptions
-               ) -> Tuple[np.ndarray, List[str], TokenLayout]:
-    """One document's maps on its tokens (or the words of its text), padding removed."""
+               ) -> Tuple[np.ndarray, List[str], Callable[[], TokenLayout]]:
+    """One document's maps on its tokens (or the words of its text), padding removed,
+    and their layout (computed when first asked for)."""
     text, offsets = _item(documents.texts, item), _item(documents.offsets, item)
     tokens = _item(documents.tokens, item)
     if text is not None and offsets is None:
@@ -245,29 +213,22 @@ def _text_maps(raw: np.ndarray, documents: Documents, item: int, options: Explai
         heatmaps = normalize_heatmaps(word_weights(heatmaps, words), spatial_ndim=1,
                                       relu=options.relu)
         strings, layout = word_layout(text, words)
-        return heatmaps, strings, layout
+        return heatmaps, strings, lambda: layout
     if mask.any():
         tokens, heatmaps = strip_padding(tokens, heatmaps, mask)
     heatmaps = normalize_heatmaps(heatmaps, spatial_ndim=1, relu=options.relu)
-    return heatmaps, tokens, token_layout(tokens)
+    return heatmaps, tokens, memoised_layout(tokens)
 
 
 def _target_explanation(capture: LayerCapture, item: int, index: int, label: Any,
-                        heatmap: np.ndarray,
-                        text: Optional[Tuple[List[str], TokenLayout]]) -> TargetExplanation:
-    """One target of one document: scores, heatmap and its feature weights."""
-    if text is not None:
-        tokens, layout = text
-        features = token_feature_weights(tokens, heatmap, layout=layout)
-        spans = weighted_spans(tokens, heatmap, layout=layout,
-                               other=fewer_feature_weights(features, STRONGEST_TOKENS))
-    else:
-        features, spans = position_feature_weights(heatmap), None
+                        heatmap: np.ndarray, text: Optional[TextLayout]) -> GradCAMTarget:
+    """One target of one document: scores, heatmap and (built when read) its tables."""
     proba = (None if capture.probabilities is None or index >= capture.n_outputs
              else float(capture.probabilities[item, index]))
-    return TargetExplanation(target=label, feature_weights=features, proba=proba,
-                             score=float(capture.scores[item, index]),
-                             weighted_spans=spans, heatmap=heatmap)
+    score = float(capture.scores[item, index])
+    if text is not None:
+        return text_target(label, heatmap, text[0], text[1], proba=proba, score=score)
+    return position_target(label, heatmap, proba=proba, score=score)
 
 
 def _check_layer_rank(capture: LayerCapture, kind: str) -> None:
@@ -327,7 +288,7 @@ def explain_capture(capture: LayerCapture,
         labels = target_labels(indices, options.target_names, capture.n_outputs,
                                capture.function_names)
         image: Optional[Image.Image] = None
-        text: Optional[Tuple[List[str], TokenLayout]] = None
+        text: Optional[TextLayout] = None
         if kind == 'text':
             heatmaps, tokens, layout = _text_maps(raw[item], documents, item, options)
             text = (tokens, layout)

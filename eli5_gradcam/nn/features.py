@@ -29,17 +29,38 @@ def ranked_feature_weights(weights: np.ndarray, name_of: Callable[[int], str],
         ``pos`` by decreasing weight, ``neg`` by decreasing magnitude.
     """
     flat = np.asarray(weights, dtype=np.float64).ravel()
-    order = np.argsort(-flat, kind='stable')
-    ranked = flat[order]
-    positive = order[ranked > 0]
-    negative = order[::-1][ranked[::-1] < 0]
-    values = flat.tolist()
+    n_positive = int(np.count_nonzero(flat > 0))
+    n_negative = int(np.count_nonzero(flat < 0))
 
     def listed(indices: np.ndarray) -> list:
-        return [FeatureWeight(name_of(i), values[i]) for i in indices[:top].tolist()]
-    return FeatureWeights(pos=listed(positive), neg=listed(negative),
-                          pos_remaining=max(len(positive) - top, 0),
-                          neg_remaining=max(len(negative) - top, 0))
+        return [FeatureWeight(name_of(i), value)
+                for i, value in zip(indices.tolist(), flat[indices].tolist())]
+    return FeatureWeights(pos=listed(_strongest(flat, min(top, n_positive))),
+                          neg=listed(_strongest(-flat, min(top, n_negative), last_first=True)),
+                          pos_remaining=max(n_positive - top, 0),
+                          neg_remaining=max(n_negative - top, 0))
+
+
+def _strongest(values: np.ndarray, count: int, last_first: bool = False) -> np.ndarray:
+    """Indices of the ``count`` largest ``values``, largest first; equal values by
+    position (``last_first``: the later position first).
+
+    The same order as a stable sort of all values, from a partition: the
+    ranking costs ``O(n + count log count)``, not ``O(n log n)``.
+    """
+    if count <= 0:
+        return np.zeros(0, dtype=np.intp)
+    if count >= values.size:
+        candidates = np.arange(values.size)
+    else:
+        kth = np.partition(values, values.size - count)[values.size - count]
+        above = np.flatnonzero(values > kth)
+        tied = np.flatnonzero(values == kth)
+        tied = tied[::-1] if last_first else tied
+        candidates = np.concatenate([above, tied[:count - above.size]])
+    positions = -candidates if last_first else candidates
+    order = np.lexsort((positions, -values[candidates]))
+    return candidates[order][:count]
 
 
 def fewer_feature_weights(weights: FeatureWeights, top: int) -> FeatureWeights:

@@ -241,9 +241,8 @@ class ExplainOptions:
         if unknown:
             raise TypeError(f'{function}() got unexpected keyword argument(s) {unknown}; '
                             f'it takes: {", ".join(known)}')
-        defaults = cls()
         for name in unsupported:
-            if name in keywords and keywords[name] != getattr(defaults, name):
+            if name in keywords and keywords[name] != _DEFAULTS[name]:
                 raise TypeError(f'{function}() does not take {name}= (it is for PyTorch '
                                 'models only)')
         return cls(**keywords)
@@ -251,6 +250,10 @@ class ExplainOptions:
     def replace(self, **changes: Any) -> 'ExplainOptions':
         """A copy with some options changed (validated again)."""
         return dataclasses.replace(self, **changes)
+
+
+#: Each option's default value.
+_DEFAULTS = {field.name: field.default for field in dataclasses.fields(ExplainOptions)}
 
 
 def _layer_key(layer: Any) -> Any:

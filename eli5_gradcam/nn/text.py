@@ -273,14 +273,16 @@ def token_layout(tokens: Sequence[str]) -> TokenLayout:
     -------
     TokenLayout
     """
-    separator = '' if is_char_tokens(tokens) else ' '
+    lengths = list(map(len, tokens))
+    separator = '' if max(lengths, default=0) <= 1 else ' '     # see is_char_tokens
     names = token_feature_names(tokens)
-    lengths = [len(token) for token in tokens]
-    ends = (np.cumsum(lengths) + np.arange(len(lengths)) * len(separator)).tolist()
-    pieces = [(name, [(end - length, end)])
-              for name, length, end in zip(names, lengths, ends) if length]
-    kept = None if len(pieces) == len(lengths) else [
-        index for index, length in enumerate(lengths) if length]
+    ends = np.cumsum(lengths) + np.arange(len(lengths)) * len(separator)
+    starts = (ends - lengths).tolist()
+    if all(lengths):
+        pieces = [(name, [where]) for name, where in zip(names, zip(starts, ends.tolist()))]
+        return TokenLayout(separator.join(tokens), pieces, None, names)
+    kept = [index for index, length in enumerate(lengths) if length]
+    pieces = [(names[i], [(starts[i], starts[i] + lengths[i])]) for i in kept]
     return TokenLayout(separator.join(tokens), pieces, kept, names)
 
 
@@ -314,8 +316,7 @@ def weighted_spans(tokens: Sequence[str], weights: np.ndarray,
     values = np.asarray(weights, np.float64).reshape(-1)
     if layout.kept is not None:
         values = values[layout.kept]
-    spans = [(token, where, weight)
-             for (token, where), weight in zip(layout.pieces, values.tolist())]
+    spans = [piece + (weight,) for piece, weight in zip(layout.pieces, values.tolist())]
     return WeightedSpans([DocWeightedSpans(layout.document, spans=spans,
                                            preserve_density=False)],
                          other=other)

@@ -64,11 +64,10 @@ def head_is_short(scores: torch.Tensor, limit: int = BATCHED_MAX_NODES) -> bool:
 def _one_hot(scores: torch.Tensor, targets: np.ndarray) -> torch.Tensor:
     """``(targets, batch, outputs)`` selectors of each target's score."""
     batch, n_targets = targets.shape
-    selectors = torch.zeros((n_targets,) + tuple(scores.shape), dtype=scores.dtype,
-                            device=scores.device)
-    index = torch.as_tensor(targets.T.copy(), device=scores.device)     # (T, B)
-    selectors.scatter_(2, index.unsqueeze(-1), 1.0)
-    return selectors
+    # built in numpy (one small array, no torch operations) and shared with torch
+    selectors = np.zeros((n_targets,) + tuple(scores.shape), dtype=np.float64)
+    selectors[np.arange(n_targets)[:, None], np.arange(batch)[None, :], targets.T] = 1.0
+    return torch.from_numpy(selectors).to(device=scores.device, dtype=scores.dtype)
 
 
 def target_gradients(scores: torch.Tensor, layer_output: torch.Tensor,
