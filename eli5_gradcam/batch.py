@@ -138,15 +138,15 @@ def _progress_bar(total: Optional[int], enabled: bool) -> Any:
 
 
 def _check_per_document(values: Any, name: str, total: Optional[int]) -> None:
-    """``images`` / ``tokens``: a sequence with one entry per document."""
+    """``images`` / ``tokens`` / ``texts`` / ``offsets``: one entry per document."""
     if values is None:
         return
     if isinstance(values, (str, bytes)) or not isinstance(values, (Sequence, np.ndarray)):
         raise TypeError(f'{name} must be a list with one entry per document; got '
                         f'{type(values).__name__}')
-    if name == 'tokens' and len(values) and isinstance(values[0], (str, np.str_)):
-        raise TypeError('tokens must hold one token list per document (a list of lists of '
-                        f'str); got a flat list of str starting {values[0]!r}')
+    if name in ('tokens', 'offsets') and len(values) and isinstance(values[0], (str, np.str_)):
+        raise TypeError(f'{name} must hold one list per document (a list of lists); got a '
+                        f'flat list of str starting {values[0]!r}')
     if total is not None and len(values) != total:
         raise ValueError(f'{name}: got {len(values)} entries for {total} documents; give '
                          'one per document')
@@ -170,6 +170,8 @@ def explain_predictions(model: Any,
                         progress: bool = True,
                         images: Optional[Sequence[Any]] = None,
                         tokens: Optional[Sequence[Any]] = None,
+                        texts: Optional[Sequence[Optional[str]]] = None,
+                        offsets: Optional[Sequence[Any]] = None,
                         **kwargs: Any) -> Iterator[Explanation]:
     """Explain many documents, one forward and backward pass per batch.
 
@@ -204,6 +206,15 @@ def explain_predictions(model: Any,
         list may also be the document's own, one token per 1 of its
         ``attention_mask``: the batch's padding is unknown before a
         collator pads it (see :func:`~eli5_gradcam.collate.fitted_tokens`).
+    texts : sequence of str, optional
+        One original text per document (``text=`` of
+        :func:`eli5.explain_prediction`): each explanation highlights its
+        text at the tokens' characters, special tokens and padding left out,
+        word pieces merged into words.  The offsets come from the documents'
+        ``offset_mapping`` (``tokenizer(texts, return_offsets_mapping=True,
+        ...)``) unless ``offsets`` is given.
+    offsets : sequence of arrays, optional
+        One ``(length, 2)`` array of token character offsets per document.
     **kwargs
         Everything else :func:`eli5.explain_prediction` takes for the model's
         framework: ``targets``, ``top_targets``, ``target_names``, ``layer``,
@@ -247,6 +258,8 @@ def explain_predictions(model: Any,
     total = _length(docs)
     _check_per_document(images, 'images', total)
     _check_per_document(tokens, 'tokens', total)
+    _check_per_document(texts, 'texts', total)
+    _check_per_document(offsets, 'offsets', total)
     bar = _progress_bar(total, progress)
     start = 0
     try:
@@ -254,7 +267,9 @@ def explain_predictions(model: Any,
             explanations = explain_documents(
                 adapter, model, batch, options,
                 images=_per_document(images, start, size, 'images'),
-                tokens=fitted_tokens(_per_document(tokens, start, size, 'tokens'), batch))
+                tokens=fitted_tokens(_per_document(tokens, start, size, 'tokens'), batch),
+                texts=_per_document(texts, start, size, 'texts'),
+                offsets=_per_document(offsets, start, size, 'offsets'))
             start += size
             if bar is not None:
                 bar.update(size)

@@ -108,6 +108,36 @@ def test_padding_special_tokens_and_word_pieces(classifier):
     assert '[PAD]' not in document and document.startswith('[CLS] un')
 
 
+def test_explain_predictions_highlights_each_original_text(classifier):
+    tokenizer, model = classifier
+    sentences = [s for s, _, _ in reviews(5, seed=3)]
+    encoded = tokenizer(sentences, return_tensors='pt', return_offsets_mapping=True,
+                        padding=True)
+    batch = list(eli5_gradcam.explain_predictions(model, encoded, texts=sentences,
+                                                  batch_size=2, progress=False, relu=False))
+    assert len(batch) == len(sentences)
+    for sentence, expl in zip(sentences, batch):
+        alone = eli5.explain_prediction(model, _encode(tokenizer, sentence, length=24),
+                                        text=sentence, relu=False)
+        spans = expl.targets[0].weighted_spans.docs_weighted_spans[0]
+        assert spans.document == sentence
+        alone_spans = alone.targets[0].weighted_spans.docs_weighted_spans[0].spans
+        assert [span[:2] for span in spans.spans] == [span[:2] for span in alone_spans]
+        np.testing.assert_allclose([span[2] for span in spans.spans],
+                                   [span[2] for span in alone_spans], rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(expl.targets[0].heatmap, alone.targets[0].heatmap,
+                                   rtol=1e-4, atol=1e-5)
+    # explicit offsets, one array per document, give the same
+    offsets = [row for row in encoded['offset_mapping'].numpy()]
+    del encoded['offset_mapping']
+    again = list(eli5_gradcam.explain_predictions(model, encoded, texts=sentences,
+                                                  offsets=offsets, progress=False, relu=False))
+    np.testing.assert_allclose(again[1].targets[0].heatmap, batch[1].targets[0].heatmap,
+                               rtol=1e-6)
+    with pytest.raises(ValueError, match='texts: got 2 entries for 5 documents'):
+        next(eli5_gradcam.explain_predictions(model, encoded, texts=sentences[:2]))
+
+
 def test_offsets_that_do_not_match_are_named(classifier):
     tokenizer, model = classifier
     encoded = _encode(tokenizer, 'A fine film.')
