@@ -194,8 +194,11 @@ class BoxScore:
     * ``'dense'``: a single-stage tensor ``(N, anchors, 4 + C)`` of a box and
       ``C`` class scores per anchor, or ``(N, anchors, 5 + C)`` with an
       objectness column after the box (``objectness=True``: the score is then
-      objectness times the class score); the class score of the anchor whose
-      predicted box best overlaps ``box``.
+      objectness times the class score); the score of the detection the
+      model reports for the object: the highest among the anchors whose
+      predicted box overlaps ``box`` by ``min_iou`` or more (the one a
+      confidence threshold and non-maximum suppression keep), or, when no
+      anchor overlaps that much, that of the best-overlapping anchor.
 
     Parameters
     ----------
@@ -211,8 +214,9 @@ class BoxScore:
     image_size : (int, int), optional
         ``(height, width)``: checks that ``box`` lies inside the image.
     min_iou : float
-        A best match below this overlap is an error (no detection of that
-        object), default 0.1.
+        ``'torchvision'``: a best match below this overlap is an error (no
+        detection of that object); ``'dense'``: the anchors that overlap at
+        least this much compete by score.  Default 0.1.
     """
 
     def __init__(self, box: Sequence[float], index: int, *, layout: str = 'torchvision',
@@ -262,12 +266,18 @@ class BoxScore:
             raise ValueError(f'BoxScore: a dense output is (N, anchors, {offset} + classes); '
                              f'got shape {tuple(predictions.shape)} for class {self.index}')
         ops = _ops(predictions)
-        overlaps = box_iou(predictions[..., :4], self.box, self.box_format)
-        best = ops.argmax(ops.stop_gradient(overlaps) if hasattr(ops, 'stop_gradient')
-                          else overlaps.detach(), 1)
-        picked = _gather_rows(predictions, best)                        # (N, 4 + C)
-        score = picked[:, offset + self.index]
-        return score * picked[:, 4] if self.objectness else score
+        constant = ops.stop_gradient if hasattr(ops, 'stop_gradient') else (
+            lambda tensor: tensor.detach())
+        overlaps = constant(box_iou(predictions[..., :4], self.box, self.box_format))
+        scores = predictions[..., offset + self.index]
+        if self.objectness:
+            scores = scores * predictions[..., 4]
+        # The detection the model reports for this object: the highest score
+        # among the anchors overlapping the box by min_iou (arctan keeps the
+        # order of any score and puts them all above the IoUs, in [0, 1]); the
+        # best-overlapping anchor when none does.
+        rank = ops.where(overlaps >= self.min_iou, 3.0 + ops.arctan(constant(scores)), overlaps)
+        return _gather_rows(scores[..., None], ops.argmax(rank, 1))[:, 0]
 
     def __call__(self, output: Any) -> Any:
         if self.layout == 'torchvision':

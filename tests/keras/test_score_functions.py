@@ -112,6 +112,15 @@ def test_similarity_and_box_scores():
     assert np.abs(capture.gradients[0, 0, 4:, 4:]).max() > 0.0
 
 
+def test_dense_box_score_picks_the_reported_detection_on_every_backend():
+    dense = np.array([[[0, 0, 10, 10, 0.2, 0.0], [1, 1, 10, 10, 0.9, 0.0],
+                       [20, 20, 30, 30, 5.0, 0.0]]], dtype='float32')
+    for min_iou, expected in ((0.1, 0.9), (0.9, 0.2)):
+        score = BoxScore((0, 0, 10, 10), 0, layout='dense', min_iou=min_iou)(
+            keras.ops.convert_to_tensor(dense))
+        assert float(_numpy(score)[0]) == pytest.approx(expected)
+
+
 def test_bad_score_function_shape_is_named(image_doc):
     model = seeded_weights(small_cnn(), seed=3)
     with pytest.raises(ValueError, match=r'score function .* one score per document'):

@@ -10,10 +10,9 @@ torch = pytest.importorskip('torch')
 import eli5  # noqa: E402
 
 import eli5_gradcam  # noqa: E402,F401
-from eli5_gradcam import FlatHeatmapWarning  # noqa: E402
 from eli5_gradcam.demo import scene_models  # noqa: E402
 from eli5_gradcam.demo.scenes import SHAPES, make_scenes, two_of_a_kind  # noqa: E402
-from eli5_gradcam.targets import BoxScore  # noqa: E402
+from eli5_gradcam.targets import BoxScore, box_iou  # noqa: E402
 from scene_checks import (LOCAL_METHODS, SQUARE, TWIN_SEEDS,  # noqa: E402
                           assert_both_twins_light, assert_each_twin_alone, detection_target,
                           region_target, twin_maps)
@@ -88,14 +87,22 @@ def test_scenes_are_seeded_and_truthful():
     assert twins.masks[0].sum() == twins.masks[1].sum()
 
 
-def test_a_true_box_may_pick_a_neighbour_that_scores_low(detector):
-    """Why docs/detection.rst says to pass a detection's box: anchors next to an object
-    regress onto it too, and the dense BoxScore matches by overlap alone."""
+def test_a_true_box_explains_the_detection_the_model_reports(detector):
+    """Anchors next to an object regress onto it too while scoring it low; the dense
+    BoxScore explains the best-scoring anchor among those overlapping the box (by
+    min_iou), not merely the best-overlapping one, so the object's true box works."""
     scene = two_of_a_kind(0)
     found = scene_models.matching(scene_models.detect(detector, scene), scene.boxes[1], SQUARE)
     assert found is not None and found.logit > 0                   # square 1 is detected
+    batch = scene_models.scene_batch([scene])
+    with torch.no_grad():
+        output = detector(batch)[0].numpy()                         # (anchors, 4 + classes)
+    overlaps = box_iou(output[:, :4], scene.boxes[1])
+    logits = output[:, 4 + SQUARE]
+    assert logits[np.argmax(overlaps)] < 0           # the best-overlapping anchor scores low
+    expected = logits[overlaps >= 0.1].max()
     truth = BoxScore(tuple(scene.boxes[1]), SQUARE, layout='dense')
-    with pytest.warns(FlatHeatmapWarning):                          # but its true box...
-        expl = eli5.explain_prediction(detector, scene_models.scene_batch([scene]),
-                                       targets=[truth], layer='features', method='hirescam')
-    assert expl.targets[0].score < 0                                # ...picks another anchor
+    expl = eli5.explain_prediction(detector, batch, targets=[truth], layer='features',
+                                   method='hirescam')
+    assert expl.targets[0].score == pytest.approx(float(expected), rel=1e-5)
+    assert expected >= found.logit - 1e-5 and expl.targets[0].heatmap.max() == 1.0

@@ -157,6 +157,28 @@ def test_box_score_picks_the_best_overlapping_anchor() -> None:
     assert capture.scores[0, -1] == pytest.approx(float(model(image)[0, 3, 5]))
 
 
+DENSE = np.array([[[0, 0, 10, 10, 0.0, 0.2],       # the box itself, a low score
+                   [1, 1, 10, 10, 0.0, 0.9],       # IoU 0.81, the detection reported
+                   [20, 20, 30, 30, 0.0, 5.0],     # elsewhere, the highest score
+                   [6, 6, 16, 16, 0.0, 3.0]]])     # IoU 16/184 with the box
+
+
+@pytest.mark.parametrize('box, min_iou, anchor', [
+    ((0, 0, 10, 10), 0.1, 1),          # the best score among the anchors overlapping by 0.1
+    ((0, 0, 10, 10), 0.9, 0),          # only the box itself overlaps by 0.9
+    ((0, 0, 10, 10), 0.05, 3),         # a loose overlap admits the higher-scoring anchor 3
+    ((22, 22, 40, 40), 0.5, 2),        # nothing overlaps by 0.5: the best-overlapping anchor
+])
+def test_dense_box_score_is_the_detection_reported_for_the_box(box, min_iou, anchor) -> None:
+    predictions = torch.tensor(DENSE, requires_grad=True)
+    score = BoxScore(box, 1, layout='dense', min_iou=min_iou)(predictions)
+    assert float(score[0]) == pytest.approx(DENSE[0, anchor, 5])
+    (gradient,) = torch.autograd.grad(score.sum(), predictions)
+    expected = np.zeros_like(DENSE)
+    expected[0, anchor, 5] = 1.0                  # the choice itself is not differentiated
+    np.testing.assert_array_equal(gradient.numpy(), expected)
+
+
 def test_box_score_on_torchvision_style_lists() -> None:
     class ListDetector(nn.Module):
         def __init__(self) -> None:
