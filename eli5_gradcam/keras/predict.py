@@ -10,7 +10,7 @@ from ..nn.options import ExplainOptions
 from . import backend as backends
 from .capture import framework_message
 from .forward import output_names_of, pick_output
-from .inputs import batch_size, describe
+from .inputs import KerasInputs, batch_size, describe
 from .multi_input import keras_inputs
 
 __all__ = ['predict_scores']
@@ -26,7 +26,7 @@ def predict_scores(model: Any, docs: Any, options: ExplainOptions = ExplainOptio
     Parameters
     ----------
     model : keras.Model or tf_keras.Model
-    docs : array-like, dict or list
+    docs : array-like, dict, list or KerasInputs
         ``(batch, ...)``, see :func:`.multi_input.keras_inputs`.
     options : ExplainOptions
         ``output`` is read from it (which of several outputs holds the scores).
@@ -36,7 +36,8 @@ def predict_scores(model: Any, docs: Any, options: ExplainOptions = ExplainOptio
     numpy.ndarray
         float64 ``(batch, outputs)``; a ``(batch,)`` output becomes ``(batch, 1)``.
     """
-    array = keras_inputs(model, docs, options.input_key)
+    array = docs if isinstance(docs, KerasInputs) else keras_inputs(model, docs,
+                                                                    options.input_key)
     count = batch_size(array)
     names = output_names_of(model)
     module = backends.backend_module(model)

@@ -42,6 +42,9 @@ class ScoringAdapter(Protocol):
     def predict(self, model: Any, docs: Any, options: ExplainOptions) -> np.ndarray:
         """The model's scores ``(batch, outputs)`` on ``docs``, without gradients."""
 
+    def view(self, batch: Any, items: Any, docs: np.ndarray) -> Any:
+        """Documents ``items`` of ``batch``, the explained input replaced by ``docs``."""
+
 
 @dataclass(frozen=True)
 class ScoredModel:
@@ -50,16 +53,27 @@ class ScoredModel:
     Attributes
     ----------
     docs : numpy.ndarray
-        The documents, batch first, in the layout the model takes.
-    predict : callable
-        ``predict(batch) -> (n, outputs)`` float64 scores, ``score`` applied.
+        The documents, batch first, in the layout the model takes (of a model
+        of several inputs, the explained input: the one perturbed).
+    score_rows : callable
+        ``score_rows(batch, rows) -> (n, outputs)`` float64 scores, ``score``
+        applied: row ``i`` of ``batch`` replaces the explained input of
+        document ``rows[i]``, whose other inputs go with it.
     channels_first : bool
         Whether image documents are NCHW.
     """
 
     docs: np.ndarray
-    predict: Callable[[np.ndarray], np.ndarray]
+    score_rows: Callable[[np.ndarray, np.ndarray], np.ndarray]
     channels_first: bool
+
+    def predict(self, batch: np.ndarray, rows: Optional[np.ndarray] = None) -> np.ndarray:
+        """Scores of ``batch``; ``rows``: the document of each row (default: the
+        documents in order, or every row the one document)."""
+        if rows is None:
+            count = self.docs.shape[0]
+            rows = np.arange(len(batch)) if len(batch) == count else np.zeros(len(batch), int)
+        return self.score_rows(batch, np.asarray(rows))
 
 
 def _as_numpy(value: Any, name: str) -> np.ndarray:
@@ -130,7 +144,7 @@ def scored_model(model: Any, docs: Any, options: ScoreOptions) -> ScoredModel:
         explain_options = ExplainOptions(output=options.output)
         batch, _ = adapter.documents(model, docs, explain_options)
         array = np.asarray(adapter.as_numpy(batch))
-        predict = _adapter_scores(adapter, model, explain_options)
+        predict = _adapter_scores(adapter, model, batch, explain_options)
         channels_first = bool(adapter.channels_first)
     elif callable(model):
         if options.output is not None:
@@ -148,21 +162,23 @@ def scored_model(model: Any, docs: Any, options: ScoreOptions) -> ScoredModel:
     if options.channels_first is not None:
         channels_first = options.channels_first
     final = predict if options.score == 'output' else _with_softmax(predict)
-    return ScoredModel(docs=array, predict=final, channels_first=channels_first)
+    return ScoredModel(docs=array, score_rows=final, channels_first=channels_first)
 
 
-def _adapter_scores(adapter: ScoringAdapter, model: Any, options: ExplainOptions
-                    ) -> Callable[[np.ndarray], np.ndarray]:
-    return lambda batch: np.asarray(adapter.predict(model, batch, options))
+def _adapter_scores(adapter: ScoringAdapter, model: Any, documents: Any,
+                    options: ExplainOptions) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    def scores(batch: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        return np.asarray(adapter.predict(model, adapter.view(documents, rows, batch), options))
+    return scores
 
 
-def _bind(model: Callable[[np.ndarray], Any]) -> Callable[[np.ndarray], np.ndarray]:
-    return lambda batch: _callable_scores(model, batch)
+def _bind(model: Callable[[np.ndarray], Any]) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    return lambda batch, rows: _callable_scores(model, batch)
 
 
-def _with_softmax(predict: Callable[[np.ndarray], np.ndarray]
-                  ) -> Callable[[np.ndarray], np.ndarray]:
-    return lambda batch: _softmax(predict(batch))
+def _with_softmax(predict: Callable[[np.ndarray, np.ndarray], np.ndarray]
+                  ) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    return lambda batch, rows: _softmax(predict(batch, rows))
 
 
 def single_target(options: ScoreOptions) -> Tuple[Any, Optional[str]]:
@@ -234,12 +250,17 @@ def target_scores(model: ScoredModel, make_batch: Callable[[int, int], np.ndarra
     numpy.ndarray
         ``(total,)`` float64.
     """
+    count = model.docs.shape[0]
+
+    def rows_of(start: int, stop: int) -> np.ndarray:
+        """Row ``i`` is document ``i`` (a set of documents), or all the one document."""
+        return np.arange(start, stop) if total == count else np.zeros(stop - start, int)
     result = np.empty(total, dtype=np.float64)
     bar: Optional[Any] = _progress(total, options, description)
     try:
         for start in range(0, total, options.batch_size):
             stop = min(start + options.batch_size, total)
-            scores = model.predict(make_batch(start, stop))
+            scores = model.predict(make_batch(start, stop), rows_of(start, stop))
             result[start:stop] = scores[np.arange(stop - start), targets[start:stop]]
             if bar is not None:
                 bar.update(stop - start)

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from ..nn.options import ExplainOptions
-from .documents import model_inputs
+from .documents import ModelInputs, model_inputs
 from .inputs import as_numpy
 from .plan import model_output, run_model
 from .state import eval_behaviour, exclusive
@@ -26,7 +26,7 @@ def predict_scores(model: nn.Module, docs: Any, options: ExplainOptions = Explai
     Parameters
     ----------
     model : torch.nn.Module
-    docs : torch.Tensor or numpy.ndarray
+    docs : torch.Tensor, numpy.ndarray, mapping, tuple or ModelInputs
         ``(batch, ...)``; moved to the model's device (floats to its dtype).
     options : ExplainOptions
         ``output`` is read from it (which of several outputs holds the scores).
@@ -36,7 +36,8 @@ def predict_scores(model: nn.Module, docs: Any, options: ExplainOptions = Explai
     numpy.ndarray
         float64 ``(batch, outputs)``; a ``(batch,)`` output becomes ``(batch, 1)``.
     """
-    batch = model_inputs(model, docs, options.input_key)
+    batch = docs if isinstance(docs, ModelInputs) else model_inputs(model, docs,
+                                                                    options.input_key)
     with exclusive(model), eval_behaviour(model), torch.no_grad():
         output = model_output(run_model(model, batch), options)
     scores = as_numpy(output).astype(np.float64)

@@ -111,6 +111,21 @@ def test_smooth_aug_flips_the_image_and_keeps_the_other_inputs(models):
             np.testing.assert_allclose(heatmaps(expl), heatmaps(ref), rtol=1e-5, atol=1e-5)
 
 
+def test_metrics_perturb_the_image_and_keep_the_other_inputs(models):
+    from eli5_gradcam import metrics
+    both, alone = models
+    heatmap = metrics.random_map((8, 8), seed=2)
+    images = RNG.random((2, 8, 8, 3)).astype('float32')
+    runs = [(lambda m, d: metrics.deletion(m, d, heatmap, target=1, steps=8).scores, IMAGE),
+            (lambda m, d: metrics.confidence_change(m, d, [heatmap, 1 - heatmap],
+                                                    target=[1, 0]).masked, images)]
+    for run, image in runs:
+        features = np.repeat(FEATURES, len(image), axis=0)
+        given = run(both, {'image': image, 'features': features})
+        np.testing.assert_allclose(given, run(alone, image), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(run(both, [image, features]), given, rtol=1e-6)
+
+
 def test_a_batch_of_two_inputs_equals_each_document_alone(models):
     both, _ = models
     images = RNG.random((3, 8, 8, 3)).astype('float32')

@@ -291,6 +291,34 @@ def test_smooth_aug_flips_the_image_and_keeps_the_other_inputs() -> None:
                                        rtol=1e-5, atol=1e-6)
 
 
+def test_metrics_perturb_the_image_and_keep_the_other_inputs() -> None:
+    from eli5_gradcam import metrics
+    model = TwoInputs()
+
+    class ImageAlone(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.both = model
+
+        def forward(self, image: torch.Tensor) -> torch.Tensor:
+            return self.both(image, FEATURES.expand(len(image), -1))
+
+    heatmap = metrics.random_map((8, 8), seed=1)
+    images = torch.rand(2, 3, 8, 8, generator=torch.Generator().manual_seed(9))
+    runs = [
+        (lambda m, d: metrics.deletion(m, d, heatmap, target=1, steps=8,
+                                       score='output').scores, IMAGE),
+        (lambda m, d: metrics.road(m, d, heatmap, target=1, score='output').morf, IMAGE),
+        (lambda m, d: metrics.confidence_change(m, d, [heatmap, 1 - heatmap], target=[1, 0],
+                                                score='softmax').masked, images),
+    ]
+    for run, image in runs:
+        features = FEATURES.expand(len(image), -1)
+        given = run(model, {'image': image, 'features': features})
+        np.testing.assert_allclose(given, run(ImageAlone(), image), rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(run(model, (image, features)), given, rtol=1e-6)
+
+
 class TokensAndMask(nn.Module):
     def __init__(self) -> None:
         super().__init__()
