@@ -32,14 +32,12 @@ from .maps import capture_heatmaps
 from .perturbation import evidence_source
 from .options import ExplainOptions
 from .targets import target_labels
-from .target_explanation import (STRONGEST_TOKENS, TOP_POSITIONS, GradCAMTarget,
-                                 memoised_layout, position_feature_weights, position_target,
-                                 text_target)
-from .text import TokenLayout, as_tokens, padding_mask, resize_heatmap, strip_padding
+from .target_explanation import GradCAMTarget, memoised_layout, position_target, text_target
+from .padding import padding_mask, strip_padding
+from .text import TokenLayout, as_tokens, resize_heatmap
 from .words import check_offsets, word_layout, word_weights, words_from_offsets
 
-__all__ = ['GradCAMExplanation', 'explain_capture', 'not_supported',
-           'position_feature_weights', 'TOP_POSITIONS', 'STRONGEST_TOKENS']
+__all__ = ['GradCAMExplanation', 'explain_capture', 'not_supported']
 
 #: A document's tokens and their layout (see :func:`_text_maps`).
 TextLayout = Tuple[List[str], Callable[[], TokenLayout]]

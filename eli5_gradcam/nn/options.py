@@ -24,7 +24,8 @@ from .option_checks import (SCORES, SMOOTHING, as_layer, as_smoothing, as_target
                             check_choice, check_count, check_target_names, check_bool)
 from .perturbation import GRADIENT_FREE, SCORECAM_COUNTERFACTUAL
 from .targets import is_index
-from .text import INTERPOLATION_KINDS, PADDING_SIDES
+from .padding import PADDING_SIDES
+from .text import INTERPOLATION_KINDS
 
 __all__ = ['SCORES', 'SMOOTHING', 'ExplainOptions', 'with_options_signature', 'check_bool']
 

@@ -1,8 +1,8 @@
 """From a 1-D heatmap to weighted tokens that eli5 highlights.
 
 The steps, in order: :func:`resize_heatmap` stretches the layer's sequence
-to one value per token; :func:`padding_mask` / :func:`strip_padding` drop
-padding; :func:`weighted_spans` and :func:`token_feature_weights` build eli5's
+to one value per token; :func:`~.padding.padding_mask` /
+:func:`~.padding.strip_padding` drop padding; :func:`weighted_spans` and :func:`token_feature_weights` build eli5's
 structures, so that :func:`eli5.format_as_html` colours each token by its
 weight and :func:`eli5.format_as_text` lists them.
 
@@ -13,7 +13,6 @@ positions would colour both with the average of their weights.
 """
 from __future__ import annotations
 
-import numbers
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
@@ -23,12 +22,9 @@ from scipy.interpolate import interp1d
 from .features import ranked_feature_weights
 
 __all__ = [
-    'PADDING_SIDES',
     'INTERPOLATION_KINDS',
     'as_tokens',
     'resize_heatmap',
-    'padding_mask',
-    'strip_padding',
     'is_char_tokens',
     'token_feature_names',
     'TokenLayout',
@@ -36,9 +32,6 @@ __all__ = [
     'weighted_spans',
     'token_feature_weights',
 ]
-
-#: Accepted values of ``padding``.
-PADDING_SIDES = ('pre', 'post', None)
 
 INTERPOLATION_KINDS = ('linear', 'nearest', 'nearest-up', 'zero', 'slinear',
                         'quadratic', 'cubic', 'previous', 'next')
@@ -118,83 +111,6 @@ def resize_heatmap(heatmap: np.ndarray, length: int,
     wanted = np.linspace(0.0, 1.0, length)
     resized = interp1d(source, heatmap, kind=kind, axis=-1)(wanted)
     return np.asarray(resized, dtype=np.float64)
-
-
-def padding_mask(tokens: Sequence[str],
-                 *,
-                 doc: Optional[np.ndarray] = None,
-                 pad_value: object = None,
-                 pad_token: Optional[str] = None,
-                 padding: Optional[str] = None) -> np.ndarray:
-    """Which token positions are padding to be removed.
-
-    Padding is recognised by ``pad_value`` in ``doc`` (the token ids) or by
-    ``pad_token`` in ``tokens``.  Only the run at the padded end is removed:
-    ``padding='post'`` the trailing run, ``'pre'`` the leading run, ``None``
-    both, so a pad-like token inside the text is kept.
-
-    Parameters
-    ----------
-    tokens : sequence of str
-    doc : numpy.ndarray, optional
-        The document's token ids, one per token (batch axis allowed).
-    pad_value : int or float, optional
-    pad_token : str, optional
-    padding : {'pre', 'post', None}
-
-    Returns
-    -------
-    numpy.ndarray
-        Boolean mask, ``True`` at padding.
-    """
-    if padding not in PADDING_SIDES:
-        raise ValueError(f"padding must be 'pre', 'post' or None; got {padding!r}")
-    n_tokens = len(tokens)
-    is_pad = np.zeros(n_tokens, dtype=bool)
-    if pad_value is not None:
-        if isinstance(pad_value, (bool, np.bool_)) or not isinstance(
-                pad_value, (numbers.Real, np.number)):
-            raise TypeError('pad_value must be a number (the padding token id); got '
-                            f'{type(pad_value).__name__} {pad_value!r}')
-        if doc is None:
-            raise ValueError('pad_value needs the token ids (doc) to find padding')
-        ids = np.asarray(doc).reshape(-1)
-        if ids.shape[0] != n_tokens:
-            raise ValueError(f'pad_value: doc has {ids.shape[0]} positions but tokens '
-                             f'has {n_tokens}; they must match to find padding')
-        is_pad |= ids == pad_value
-    if pad_token is not None:
-        if not isinstance(pad_token, str):
-            raise TypeError(f'pad_token must be a str; got {type(pad_token).__name__}')
-        is_pad |= np.asarray(tokens, dtype=object) == pad_token
-    mask = np.zeros(n_tokens, dtype=bool)
-    if padding in ('pre', None):
-        lead = int(np.argmin(is_pad)) if not is_pad.all() else n_tokens
-        mask[:lead] = True
-    if padding in ('post', None):
-        trail = int(np.argmin(is_pad[::-1])) if not is_pad.all() else n_tokens
-        mask[n_tokens - trail:] = True
-    return mask
-
-
-def strip_padding(tokens: Sequence[str], heatmap: np.ndarray,
-                  mask: np.ndarray) -> Tuple[List[str], np.ndarray]:
-    """Drop the padded positions from ``tokens`` and the last axis of ``heatmap``.
-
-    Parameters
-    ----------
-    tokens : sequence of str
-    heatmap : numpy.ndarray
-        ``(..., n_tokens)``.
-    mask : numpy.ndarray
-        From :func:`padding_mask`.
-
-    Returns
-    -------
-    tokens, heatmap
-    """
-    keep = ~np.asarray(mask, dtype=bool)
-    return [t for t, k in zip(tokens, keep) if k], np.asarray(heatmap)[..., keep]
 
 
 def is_char_tokens(tokens: Sequence[str]) -> bool:

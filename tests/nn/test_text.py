@@ -11,9 +11,9 @@ import eli5_gradcam  # noqa: F401
 from eli5_gradcam.nn import ExplainOptions
 from eli5_gradcam.nn.explanation import Documents
 from eli5_gradcam.nn import LayerCapture, explain_capture
-from eli5_gradcam.nn.text import (as_tokens, is_char_tokens, padding_mask, resize_heatmap,
-                                  strip_padding, token_feature_names, token_feature_weights,
-                                  token_layout, weighted_spans)
+from eli5_gradcam.nn.padding import padding_mask, strip_padding
+from eli5_gradcam.nn.text import (as_tokens, is_char_tokens, resize_heatmap, token_feature_names,
+                                  token_feature_weights, token_layout, weighted_spans)
 from eli5_gradcam.nn.features import fewer_feature_weights, ranked_feature_weights
 
 
