@@ -25,11 +25,11 @@ from eli5.base import Explanation
 from PIL import Image
 
 from .capture import LayerCapture
+from .description import describe
 from .gradcam import METHOD_TITLES, normalize_heatmaps
 from .image import doc_to_image
 from .kinds import KINDS
 from .maps import capture_heatmaps
-from .perturbation import evidence_source
 from .options import ExplainOptions
 from .targets import target_labels
 from .target_explanation import GradCAMTarget, memoised_layout, position_target, text_target
@@ -82,48 +82,6 @@ def not_supported(estimator: str, reason: str) -> Explanation:
     """
     return Explanation(estimator, error=f'model {estimator!r} is not supported by '
                                         f'Grad-CAM: {reason}')
-
-
-def _layers_text(capture: LayerCapture) -> str:
-    parts = []
-    for arrays in capture.layers:
-        shape = 'x'.join(str(size) for size in arrays.spatial_shape)
-        parts.append(f"'{arrays.layer_name}' ({shape} positions, "
-                     f'{arrays.activations.shape[-1]} channels)')
-    if len(parts) == 1:
-        return f'layer {parts[0]}'
-    return f'layers {", ".join(parts)}, fused on the finest grid'
-
-
-def _method_text(capture: LayerCapture, options: ExplainOptions) -> str:
-    title = METHOD_TITLES[options.method]
-    score = f"each target's {capture.score_name}"
-    if options.method == 'guided-backprop':
-        return f'{title}: the guided gradient of {score} with respect to the input pixels.'
-    text = (f'{title} on {_layers_text(capture)}, '
-            f'{evidence_source(options.method, capture.score_name)}')
-    if options.method == 'guided-gradcam':
-        text += (", upsampled to the input's pixels and multiplied by the guided gradient "
-                 'of the input')
-    return text + '.'
-
-
-def _description(capture: LayerCapture, options: ExplainOptions, kind: str) -> str:
-    parts = [_method_text(capture, options)]
-    if 'eigen' in options.smooth:
-        parts.append('Eigen-smoothed: first principal component of the channel terms.')
-    if 'aug' in options.smooth:
-        parts.append('Augmentation-smoothed: averaged over the image flipped and shifted.')
-    if options.counterfactual:
-        parts.append('Counterfactual: the map shows what lowers the score.')
-    if options.relu:
-        parts.append('Only positive evidence is kept (relu); values in [0, 1].')
-    else:
-        parts.append('Signed map (relu off): negative values lower the score; '
-                     'values in [-1, 1].')
-    if kind == 'text':
-        parts.append('The layer\'s sequence is resized to the tokens.')
-    return ' '.join(parts)
 
 
 @dataclass(frozen=True)
@@ -279,7 +237,7 @@ def explain_capture(capture: LayerCapture,
         raise ValueError(f'kind must be one of {KINDS}; got {kind!r}')
     _check_layer_rank(capture, kind)
     raw = capture_heatmaps(capture, options) if heatmaps is None else heatmaps
-    description = _description(capture, options, kind)
+    description = describe(capture, options, kind)
     explanations: List[Explanation] = []
     for item in range(raw.shape[0]):
         indices = [int(i) for i in capture.targets[item]]

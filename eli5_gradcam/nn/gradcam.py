@@ -185,9 +185,10 @@ def normalize_heatmaps(heatmaps: np.ndarray, *, spatial_ndim: int,
 
     With ``relu=True`` every map is divided by its maximum, so it lies in
     [0, 1]; with ``relu=False`` by its largest magnitude, so it lies in
-    [-1, 1] and keeps its sign.  A flat map (all zero, or constant) carries no
-    localisation: it becomes zeros, never NaN, and a
-    :class:`FlatHeatmapWarning` names it.
+    [-1, 1] and keeps its sign.  A flat map (all zero, or constant, or so
+    small that it underflowed: its largest magnitude below the smallest
+    normal float64, ~2.2e-308) carries no localisation: it becomes zeros,
+    never NaN, and a :class:`FlatHeatmapWarning` names it.
 
     Parameters
     ----------
@@ -215,7 +216,9 @@ def normalize_heatmaps(heatmaps: np.ndarray, *, spatial_ndim: int,
     magnitude = np.abs(heatmaps).max(axis=axes, keepdims=True)
     scaled = heatmaps / np.where(magnitude > 0.0, magnitude, 1.0)
     spread = scaled.max(axis=axes, keepdims=True) - scaled.min(axis=axes, keepdims=True)
-    flat = ~(spread > EPS)
+    # A map whose largest value is subnormal (below the smallest normal
+    # float64) has lost its relative precision to underflow: flat too.
+    flat = ~(spread > EPS) | ~(magnitude >= np.finfo(np.float64).tiny)
     if warn and bool(flat.any()):
         where = np.argwhere(flat.reshape(flat.shape[:-spatial_ndim]))
         warnings.warn(

@@ -52,14 +52,13 @@ def gradcam_channel_weights(gradients: np.ndarray) -> np.ndarray:
     numpy.ndarray
         ``(batch, targets, channels)``.
     """
-    # A matrix product with a row of ones: BLAS sums in the gradients' own
-    # precision (float32: relative error ~1e-7, that of the gradients), about
-    # 5x faster than np.mean with a float64 accumulator on (T, 400, 256).
+    # A matrix product with a row of ones, in float64: BLAS sums about 2x
+    # faster than np.mean with a float64 accumulator on (T, 400, 256) (5
+    # targets: 140 vs 244 us).  Not in float32: BLAS may flush float32
+    # subnormals to zero, where float64 keeps them.
     batch, targets, channels = gradients.shape[0], gradients.shape[1], gradients.shape[-1]
-    dtype = gradients.dtype if gradients.dtype in (np.float32, np.float64) else np.float64
-    flat = np.asarray(gradients, dtype=dtype).reshape(batch * targets, -1, channels)
-    ones = np.ones((1, flat.shape[1]), dtype=dtype)
-    sums = np.matmul(ones, flat)[:, 0].astype(np.float64)
+    flat = np.asarray(gradients, dtype=np.float64).reshape(batch * targets, -1, channels)
+    sums = np.matmul(np.ones((1, flat.shape[1])), flat)[:, 0]
     return sums.reshape(batch, targets, channels) / max(flat.shape[1], 1)
 
 

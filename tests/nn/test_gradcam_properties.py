@@ -110,3 +110,14 @@ def test_extreme_values_never_nan(dtype):
     for method in PAIR_METHODS:
         heatmaps = quietly(gradcam_heatmaps, activations, gradients, method=method)
         assert np.all(np.isfinite(heatmaps)), method
+
+
+def test_an_underflowed_map_is_flat_at_any_scale():
+    # found by hypothesis: the map's only value, 5e-324, is a subnormal float64; scaled
+    # inputs give it, unscaled ones underflow to 0: both are flat (zeros), not 1 vs 0
+    activations = np.array([[[1.40129846e-45], [0.0]]])
+    gradients = np.array([[[[9.17739525e-282], [0.0]]]])
+    for scale in (1.0, 386.0):
+        heatmaps = quietly(gradcam_heatmaps, activations, gradients * scale, method='gradcam',
+                           relu=False)
+        np.testing.assert_array_equal(heatmaps, np.zeros((1, 1, 2)))
