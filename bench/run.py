@@ -196,19 +196,21 @@ def main() -> None:
     results: Dict[str, Any] = {}
     if args.merge and output.with_suffix('.json').exists():
         results = json.loads(output.with_suffix('.json').read_text(encoding='utf-8'))
+    imports = _import_time(3 if args.quick else 15)
+    command = 'python bench/run.py ' + ' '.join(sys.argv[1:])
     for framework in args.frameworks:
         print(f'[bench] {framework} ...', flush=True)
         fresh = _run(framework, extra)
         if 'methods' in fresh and 'core' not in args.sections:
             fresh['methods']['wall_s'] = fresh.pop('wall_s')
         results[framework] = {**results.get(framework, {}), **fresh} if args.merge else fresh
-    imports = _import_time(3 if args.quick else 15)
-    results = {name: results[name] for name in FRAMEWORKS if name in results}
-    command = 'python bench/run.py ' + ' '.join(sys.argv[1:])
-    output.write_text(_report(results, imports, command.strip(), args.quick) + '\n',
-                      encoding='utf-8')
-    (output.with_suffix('.json')).write_text(json.dumps(results, indent=1), encoding='utf-8')
-    print(f'[bench] wrote {output}')
+        results = {name: results[name] for name in FRAMEWORKS if name in results}
+        # written after every framework: a long run stopped midway keeps what it measured
+        output.write_text(_report(results, imports, command.strip(), args.quick) + '\n',
+                          encoding='utf-8')
+        (output.with_suffix('.json')).write_text(json.dumps(results, indent=1),
+                                                 encoding='utf-8')
+        print(f'[bench] wrote {output} ({framework})', flush=True)
 
 
 if __name__ == '__main__':
