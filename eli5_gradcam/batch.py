@@ -145,7 +145,8 @@ def _check_per_document(values: Any, name: str, total: Optional[int]) -> None:
         raise TypeError(f'{name} must be a list with one entry per document; got '
                         f'{type(values).__name__}')
     if name in ('tokens', 'offsets') and len(values) and isinstance(values[0], (str, np.str_)):
-        raise TypeError(f'{name} must hold one list per document (a list of lists); got a '
+        what = 'token list' if name == 'tokens' else 'array of (start, end) offsets'
+        raise TypeError(f'{name} must hold one {what} per document (a list of lists); got a '
                         f'flat list of str starting {values[0]!r}')
     if total is not None and len(values) != total:
         raise ValueError(f'{name}: got {len(values)} entries for {total} documents; give '
