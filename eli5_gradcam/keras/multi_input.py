@@ -13,10 +13,10 @@ whatever the order of a dict's keys.
 Whatever the document's form, the model is called the way it was built: a
 list in the order of ``model.inputs``, or a dict keyed by the names it was
 built with.  ``offset_mapping`` is never passed to the model;
-``attention_mask`` marks padding, and is passed where it is one of the
-model's inputs.  A key that is not one of the model's inputs is an error.
-A model that declares no inputs (subclassed) is called with the
-document's own dict or list.
+``attention_mask`` (or KerasHub's ``padding_mask``, see :data:`MASK_KEYS`)
+marks padding, and is passed where it is one of the model's inputs.  A key
+that is not one of the model's inputs is an error.  A model that declares no
+inputs (subclassed) is called with the document's own dict or list.
 """
 from __future__ import annotations
 
@@ -31,7 +31,12 @@ from ..nn.inputs import (MASK_KEY, OFFSETS_KEY, Key, check_batch_sizes,
 from .documents import Declared, checked_array, declared_inputs
 from .inputs import KerasInputs
 
-__all__ = ['keras_inputs', 'is_input_list']
+__all__ = ['MASK_KEYS', 'keras_inputs', 'is_input_list']
+
+#: Keys of a dict document that mark padding (0 or False at padding), in order of
+#: preference: Hugging Face's ``attention_mask``, then the ``padding_mask`` input of
+#: KerasHub's text backbones (True at the tokens, as ``attention_mask`` is 1 there).
+MASK_KEYS = (MASK_KEY, 'padding_mask')
 
 
 def _is_array(value: Any) -> bool:
@@ -78,7 +83,7 @@ def _mapping_names(docs: Mapping, declared: Optional[Declared]) -> List[str]:
     keys = [str(key) for key in docs if key != OFFSETS_KEY]
     if declared is None:
         return keys
-    unknown = [key for key in keys if key not in declared.names and key != MASK_KEY]
+    unknown = [key for key in keys if key not in declared.names and key not in MASK_KEYS]
     missing = [name for name in declared.names if name not in keys]
     if unknown or missing:
         problem = (f'{unknown} {"is not an input" if len(unknown) == 1 else "are not inputs"}'
@@ -100,9 +105,10 @@ def _from_mapping(model: Any, docs: Mapping, declared: Optional[Declared],
     tensors = dict(zip(names, declared.tensors)) if declared is not None else {}
     arrays = {name: _array(model, docs[name], tensors.get(name), name) for name in names}
     key = explained_key(_named_key(input_key, names), names, mapping=True)
-    mask = arrays.get(MASK_KEY)
-    if mask is None and docs.get(MASK_KEY) is not None:
-        mask = _array(model, docs[MASK_KEY], None, MASK_KEY)
+    mask_key = next((name for name in MASK_KEYS if docs.get(name) is not None), None)
+    mask = None if mask_key is None else arrays.get(mask_key)
+    if mask is None and mask_key is not None:
+        mask = _array(model, docs[mask_key], None, mask_key)
     return arrays, key, mask
 
 
@@ -147,8 +153,8 @@ def keras_inputs(model: Any, docs: Any, input_key: Optional[Key] = None
     Returns
     -------
     numpy.ndarray or KerasInputs
-        One array for a model of one input (unless the document carries an
-        ``attention_mask`` or ``offset_mapping``), else every input.
+        One array for a model of one input (unless the document carries a
+        mask of :data:`MASK_KEYS` or an ``offset_mapping``), else every input.
     """
     declared = declared_inputs(model)
     if isinstance(docs, Mapping):

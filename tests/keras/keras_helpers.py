@@ -1,4 +1,6 @@
 """Models and checks shared by the Keras tests."""
+import contextlib
+
 import numpy as np
 import keras
 
@@ -41,3 +43,44 @@ def assert_same_snapshot(before, after):
     for w0, w1 in zip(before[1], after[1]):
         np.testing.assert_array_equal(w0, w1)
 
+
+
+@contextlib.contextmanager
+def numpy_random_init(seed=0):
+    """Keras' random initializers draw from a seeded numpy RNG while this is entered.
+
+    Builds a model of many weight shapes in a fraction of a second on JAX, where every
+    new shape of a random draw is otherwise an XLA compile (seconds for a KerasHub
+    backbone); the draws keep each initializer's distribution (mean and stddev, or
+    bounds).  Patches ``keras.src.backend.random``, Keras' internal module: where that
+    is missing, the initializers are left as they are.
+    """
+    rng = np.random.default_rng(seed)
+    module = getattr(getattr(getattr(keras, 'src', None), 'backend', None), 'random', None)
+
+    def tensor(values, dtype):
+        return keras.ops.convert_to_tensor(values.astype('float32'), dtype=dtype)
+
+    def normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
+        return tensor(rng.normal(mean, stddev, tuple(shape)), dtype)
+
+    def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
+        values = np.clip(rng.normal(0.0, 1.0, tuple(shape)), -2.0, 2.0)
+        return tensor(mean + stddev * values, dtype)
+
+    def uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
+        return tensor(rng.uniform(minval, maxval, tuple(shape)), dtype)
+
+    names = ('normal', 'truncated_normal', 'uniform')
+    if module is None or not all(hasattr(module, name) for name in names):
+        yield
+        return
+    saved = {name: getattr(module, name) for name in names}
+    replacements = {'normal': normal, 'truncated_normal': truncated_normal, 'uniform': uniform}
+    try:
+        for name in names:
+            setattr(module, name, replacements[name])
+        yield
+    finally:
+        for name, function in saved.items():
+            setattr(module, name, function)

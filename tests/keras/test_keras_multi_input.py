@@ -177,6 +177,32 @@ def test_attention_mask_drops_padding_as_pad_value_does():
         [w for *_, w in by_value.targets[0].weighted_spans.docs_weighted_spans[0].spans])
 
 
+def test_keras_hub_padding_mask_drops_padding_as_attention_mask_does():
+    """KerasHub's text backbones take ``token_ids`` and a ``padding_mask`` (False at
+    padding): the mask marks the padding whether or not the model takes it."""
+    ids = keras.Input((6,), dtype='int32', name='token_ids')
+    mask = keras.Input((6,), dtype='bool', name='padding_mask')
+    hidden = layers.Conv1D(4, 3, padding='same', activation='relu', name='conv')(
+        layers.Embedding(20, 6)(ids))
+    pooled = layers.GlobalAveragePooling1D()(MaskPositions(name='masked')(
+        hidden, keras.ops.cast(mask, 'int32')))
+    model = seeded_weights(keras.Model({'token_ids': ids, 'padding_mask': mask},
+                                       layers.Dense(2)(pooled)), seed=4)
+    inputs = keras_inputs(model, {'padding_mask': MASK.astype(bool), 'token_ids': IDS})
+    assert inputs.names[inputs.key] == 'token_ids'
+    np.testing.assert_array_equal(inputs.padding(), MASK == 0)
+    expected = eli5.explain_prediction(tokens_and_mask(), {'input_ids': IDS,
+                                                           'attention_mask': MASK},
+                                       tokens=TOKENS, relu=False)
+    expl = eli5.explain_prediction(model, {'token_ids': IDS, 'padding_mask': MASK.astype(bool)},
+                                   tokens=TOKENS, relu=False)
+    assert expl.targets[0].weighted_spans.docs_weighted_spans[0].document == 'the film was good'
+    np.testing.assert_allclose(heatmaps(expl), heatmaps(expected), rtol=1e-5, atol=1e-7)
+    alone = keras.Model(ids, layers.Dense(2)(layers.GlobalAveragePooling1D()(hidden)))
+    padding = keras_inputs(alone, {'token_ids': IDS, 'padding_mask': MASK}).padding()
+    np.testing.assert_array_equal(padding, MASK == 0)
+
+
 def test_token_ids_stay_integer_and_offsets_are_not_passed():
     model = tokens_and_mask()
     offsets = np.array([[[0, 3], [4, 8], [9, 12], [13, 17], [0, 0], [0, 0]]])
