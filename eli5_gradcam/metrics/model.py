@@ -67,13 +67,12 @@ class ScoredModel:
     score_rows: Callable[[np.ndarray, np.ndarray], np.ndarray]
     channels_first: bool
 
-    def predict(self, batch: np.ndarray, rows: Optional[np.ndarray] = None) -> np.ndarray:
-        """Scores of ``batch``; ``rows``: the document of each row (default: the
-        documents in order, or every row the one document)."""
-        if rows is None:
-            count = self.docs.shape[0]
-            rows = np.arange(len(batch)) if len(batch) == count else np.zeros(len(batch), int)
-        return self.score_rows(batch, np.asarray(rows))
+    def predict(self, batch: np.ndarray, start: int = 0) -> np.ndarray:
+        """Scores of ``batch``: of one document, every row is a version of it; of
+        several, row ``i`` is a version of document ``start + i``."""
+        rows = (np.zeros(len(batch), int) if self.docs.shape[0] == 1
+                else np.arange(start, start + len(batch)))
+        return self.score_rows(batch, rows)
 
 
 def _as_numpy(value: Any, name: str) -> np.ndarray:
@@ -250,17 +249,12 @@ def target_scores(model: ScoredModel, make_batch: Callable[[int, int], np.ndarra
     numpy.ndarray
         ``(total,)`` float64.
     """
-    count = model.docs.shape[0]
-
-    def rows_of(start: int, stop: int) -> np.ndarray:
-        """Row ``i`` is document ``i`` (a set of documents), or all the one document."""
-        return np.arange(start, stop) if total == count else np.zeros(stop - start, int)
     result = np.empty(total, dtype=np.float64)
     bar: Optional[Any] = _progress(total, options, description)
     try:
         for start in range(0, total, options.batch_size):
             stop = min(start + options.batch_size, total)
-            scores = model.predict(make_batch(start, stop), rows_of(start, stop))
+            scores = model.predict(make_batch(start, stop), start)
             result[start:stop] = scores[np.arange(stop - start), targets[start:stop]]
             if bar is not None:
                 bar.update(stop - start)
