@@ -25,7 +25,8 @@ from ..nn.capture import LayerCapture
 from ..nn.kinds import DocumentKind
 from ..nn.options import ExplainOptions
 from ..nn.targets import target_request
-from .capture import _as_scores, _channels_last, _logit_hook
+from .capture import channels_last
+from .hooked_pass import as_scores, logit_hook
 from .inputs import as_numpy
 from .documents import ModelInputs
 from .layer_outputs import first_tensor, replace_tensor, tensor_path
@@ -57,7 +58,7 @@ def _run(model: nn.Module, docs: ModelInputs, plan: LayerPlan, options: ExplainO
         if layer_hook is not None:
             handles.append(plan.module.register_forward_hook(layer_hook))
         if logits and plan.final_module is not None:
-            handles.append(plan.final_module.register_forward_hook(_logit_hook(store)))
+            handles.append(plan.final_module.register_forward_hook(logit_hook(store)))
         output = model_output(_call(model, docs) if raw else run_model(model, docs), options)
     logits_used = logits and 'logits' in store
     scores = store['logits'] if logits_used else output
@@ -81,15 +82,15 @@ def forward_capture(model: nn.Module, docs: ModelInputs, kind: DocumentKind,
     if 'captured' not in store:
         raise ValueError(f'layer {plan.name!r} gave no tensor output to explain '
                          'in the second forward pass')
-    scores_np = as_numpy(_as_scores(scores, int(docs.shape[0]))).astype(np.float64)
+    scores_np = as_numpy(as_scores(scores, int(docs.shape[0]))).astype(np.float64)
     request = target_request(scores_np.shape[1], targets=options.targets,
                              top_targets=options.top_targets, target_names=options.target_names)
     probabilities = None
     if logits_used:
-        probs = _as_scores(output.detach(), scores_np.shape[0])
+        probs = as_scores(output.detach(), scores_np.shape[0])
         probabilities = as_numpy(probs.exp() if plan.final_activation == 'log_softmax'
                                  else probs)
-    return LayerCapture(activations=as_numpy(_channels_last(plan.layout, store['captured'])),
+    return LayerCapture(activations=as_numpy(channels_last(plan.layout, store['captured'])),
                         gradients=None, scores=scores_np, targets=request.select(scores_np),
                         layer_name=plan.name, final_activation=plan.final_activation,
                         logits=bool(logits_used), probabilities=probabilities)

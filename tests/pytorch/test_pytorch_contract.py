@@ -76,11 +76,11 @@ def test_layer_under_the_models_own_no_grad_is_explained(layer: str) -> None:
 
 
 def test_a_fault_of_the_library_surfaces_as_itself(monkeypatch: pytest.MonkeyPatch) -> None:
-    from eli5_gradcam.pytorch import capture as capture_module
+    from eli5_gradcam.pytorch import hooked_pass
 
     # our hook now fails in its own code ('str' has no attribute 'detach'), inside the
     # model's forward pass: that is a library bug, not the user's doc
-    monkeypatch.setattr(capture_module, 'first_tensor', lambda output: 'not a tensor')
+    monkeypatch.setattr(hooked_pass, 'first_tensor', lambda output: 'not a tensor')
     model = _frozen_stem()
     with pytest.raises(AttributeError, match='detach'):
         explain_prediction_pytorch(model, IMAGE)
