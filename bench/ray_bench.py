@@ -204,7 +204,11 @@ def _steady(starts: List[Tuple[int, float, float]], batch_size: int) -> Dict[str
         if len(marks) >= 3:
             batch_s[pid] = statistics.median(np.diff([m[0] for m in marks[1:]]).tolist())
             cpu_s[pid] = statistics.median(np.diff([m[1] for m in marks[1:]]).tolist())
-    return {'worker_batch_s': batch_s, 'worker_cpu_batch_s': cpu_s,
+    first = min((marks[1][0] for marks in per_worker.values() if len(marks) > 1), default=0.0)
+    # how the batches were shared: each worker's count, and when its first batch started
+    share = {pid: (len(marks) - 1, marks[1][0] - first if len(marks) > 1 else None)
+             for pid, marks in per_worker.items()}
+    return {'worker_batch_s': batch_s, 'worker_cpu_batch_s': cpu_s, 'worker_share': share,
             'steady_images_per_s': sum(batch_size / value for value in batch_s.values())}
 
 
@@ -263,20 +267,23 @@ RATIO_LABELS = {
 def _run_rows(results: Dict[str, Any]) -> List[str]:
     images = results['images']
     lines = ['| round | run | span s | images / s | steady images / s | batch s (per worker) | '
-             'CPU s per batch | end-to-end s | start-up s | driver CPU s |',
-             '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|']
+             'CPU s per batch | batches (first at s) | end-to-end s | start-up s | '
+             'driver CPU s |',
+             '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|']
     for number, round_ in enumerate(results['rounds'], 1):
         local = round_['in_process']
         lines.append(f"| {number} | in-process | {local['total_s']:.2f} | "
                      f"{images / local['total_s']:.2f} | {results['batch_size'] / local['batch_s']:.2f} "
-                     f"| {local['batch_s']:.2f} | {local['cpu_batch_s']:.2f} | | | |")
+                     f"| {local['batch_s']:.2f} | {local['cpu_batch_s']:.2f} | | | | |")
         for workers in (1, 2):
             run = round_['ray'][workers]
             batches = ', '.join(f'{value:.2f}' for value in run['worker_batch_s'].values())
             cpus = ', '.join(f'{value:.2f}' for value in run['worker_cpu_batch_s'].values())
+            share = ', '.join(f'{count} ({start:.1f})' if start is not None else f'{count}'
+                              for count, start in run.get('worker_share', {}).values())
             lines.append(f"| {number} | {workers} worker{'s' if workers > 1 else ''} | "
                          f"{run['span_s']:.2f} | {images / run['span_s']:.2f} | "
-                         f"{run['steady_images_per_s']:.2f} | {batches} | {cpus} | "
+                         f"{run['steady_images_per_s']:.2f} | {batches} | {cpus} | {share} | "
                          f"{run['end_to_end_s']:.2f} | {run['startup_s']:.2f} | "
                          f"{run['driver_cpu_s']:.1f} |")
     return lines
@@ -299,7 +306,9 @@ def _markdown(results: Dict[str, Any]) -> str:
         'median time between the starts of consecutive batches of each worker. CPU s per '
         'batch: the same interval in process CPU time (user + system) of the worker, or of '
         'this process per batch in-process; on a shared machine wall time depends on what '
-        'else runs (see the load average), CPU time much less.', '',
+        'else runs (see the load average), CPU time much less. Batches (first at s): how '
+        'many batches each worker explained, and when its first one started, seconds after '
+        'the first worker\'s.', '',
         '| comparison | median over rounds | rounds |', '|---|---:|---|']
     ratios = [_ratios(round_) for round_ in results['rounds']]
     for key, label in RATIO_LABELS.items():
