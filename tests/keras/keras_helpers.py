@@ -25,6 +25,20 @@ def small_cnn(classes=3, size=12, softmax=True, name=None):
     ], name=name)
 
 
+class Subclassed(keras.Model):
+    """:func:`small_cnn` as a subclassed model: unbuilt until first called."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = keras.layers.Conv2D(4, 3, activation='relu', name='conv1')
+        self.conv2 = keras.layers.Conv2D(5, 3, activation='relu', name='conv2')
+        self.pool = keras.layers.GlobalAveragePooling2D()
+        self.head = keras.layers.Dense(3, activation='softmax', name='head')
+
+    def call(self, inputs):
+        return self.head(self.pool(self.conv2(self.conv1(inputs))))
+
+
 def snapshot(model):
     """Everything about a model that explaining must not change."""
     state = []

@@ -1,20 +1,18 @@
-"""Robustness of the Keras adapter (issue 7), once per backend in its own process.
+"""Bad input to the Keras adapter: a named error, never a framework's (issue 7).
+
+Run once per backend, each in its own process.
 
 * a table-driven bad-input matrix over every public argument of
   ``eli5.explain_prediction`` and ``eli5_gradcam.explain_predictions`` for Keras
   models: each case names the exception type and the argument its message must
   name; no framework exception reaches the caller;
-* inputs that must work (float64 docs, integral float ids, a constant image, a
-  dead layer);
-* layer-state invariants (``__dict__`` by identity, ``trainable``, weights) as
-  hypothesis properties over random small models, after success, a bad argument
-  and a ``BaseException`` raised inside the model mid-call;
-* a soak test (``slow``; ``ELI5_GRADCAM_SOAK`` / 4 explanations, default 50).
+* the same for ``explain_prediction_keras`` called directly (bad docs, bad
+  arguments, a tokens/doc length mismatch), and an unbuilt or empty model: an
+  ``Explanation`` with ``error`` from eli5's entry point, a ``ValueError`` from a
+  batch.
 """
 from __future__ import annotations
 
-import gc
-import os
 import re
 import warnings
 from typing import Any, Dict, List, NamedTuple
@@ -25,54 +23,17 @@ import pytest
 keras = pytest.importorskip('keras')
 
 import eli5  # noqa: E402
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-from PIL import Image  # noqa: E402
 
 from eli5_gradcam import FlatHeatmapWarning, explain_predictions  # noqa: E402
-from keras_helpers import seeded_weights  # noqa: E402
+from eli5_gradcam.keras import explain_prediction_keras  # noqa: E402
+from keras_helpers import Subclassed, seeded_weights  # noqa: E402
+from keras_robustness_helpers import (IDS, IMAGE, PICTURE, TOKENS,  # noqa: E402
+                                      cached_model)
 
 layers = keras.layers
-BACKEND = keras.backend.backend()
 
 
-def image_model(seed: int = 0) -> Any:
-    return seeded_weights(keras.Sequential([
-        keras.Input((8, 8, 3)), layers.Conv2D(4, 3, activation='relu', name='conv1'),
-        layers.Conv2D(4, 3, name='conv2'), layers.GlobalAveragePooling2D(name='pool'),
-        layers.Dense(3, activation='softmax', name='head')]), seed=seed)
-
-
-def text_model() -> Any:
-    return seeded_weights(keras.Sequential([
-        keras.Input((4,), dtype='int32'), layers.Embedding(10, 4, name='embedding'),
-        layers.Conv1D(5, 2, padding='same', name='conv'), layers.GlobalMaxPooling1D(),
-        layers.Dense(2, name='head')]), seed=1)
-
-
-def two_output_model() -> Any:
-    inputs = keras.Input((8, 8, 3))
-    features = layers.Conv2D(4, 3, name='conv')(inputs)
-    pooled = layers.GlobalAveragePooling2D()(features)
-    return seeded_weights(keras.Model(inputs, [layers.Dense(3, name='a')(pooled),
-                                               layers.Dense(2, name='b')(pooled)]), seed=2)
-
-
-MODELS = {'image': image_model, 'text': text_model, 'two': two_output_model}
-_CACHE: Dict[str, Any] = {}
-
-
-def _model(name: str) -> Any:
-    if name not in _CACHE:
-        _CACHE[name] = MODELS[name]()
-    return _CACHE[name]
-
-
-IMAGE = np.random.default_rng(3).random((1, 8, 8, 3)).astype('float32')
-IDS = np.array([[1, 2, 3, 4]])
-TOKENS = list('abcd')
-PICTURE = Image.new('RGB', (8, 8))
-
+# ---- the bad-input matrix: eli5.explain_prediction and explain_predictions -----------------
 
 class Case(NamedTuple):
     id: str
@@ -202,7 +163,7 @@ def test_bad_input_explain_prediction(case: Case) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', FlatHeatmapWarning)
         with pytest.raises(case.error) as info:
-            eli5.explain_prediction(_model(case.model), case.doc, **case.kwargs)
+            eli5.explain_prediction(cached_model(case.model), case.doc, **case.kwargs)
     assert_named_error(info, case.error, case.names)
 
 
@@ -241,190 +202,69 @@ def test_bad_input_explain_predictions(case: Case) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', FlatHeatmapWarning)
         with pytest.raises(case.error) as info:
-            list(explain_predictions(_model(case.model), case.doc, **case.kwargs))
+            list(explain_predictions(cached_model(case.model), case.doc, **case.kwargs))
     assert_named_error(info, case.error, case.names)
 
 
 BAD_INPUT_CASES = len(EXPLAIN_CASES) + len(BATCH_CASES)
 
 
-# ---- inputs that must work -----------------------------------------------------------------
+# ---- explain_prediction_keras directly ---------------------------------------------------
 
-def _quiet_explain(model: Any, doc: Any, **kwargs: Any) -> Any:
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore', FlatHeatmapWarning)
-        return eli5.explain_prediction(model, doc, **kwargs)
-
-
-def test_float64_docs_and_integral_float_ids_work() -> None:
-    model = _model('image')
-    reference = _quiet_explain(model, IMAGE, relu=False, targets=[0, 2])
-    for doc in (IMAGE.astype('float64'), IMAGE.tolist()):
-        expl = _quiet_explain(model, doc, relu=False, targets=[0, 2])
-        for got, want in zip(expl.targets, reference.targets):
-            np.testing.assert_allclose(got.heatmap, want.heatmap, atol=1e-5)
-    ids = _quiet_explain(_model('text'), IDS, tokens=TOKENS, relu=False)
-    floats = _quiet_explain(_model('text'), IDS.astype('float32'), tokens=TOKENS, relu=False)
-    np.testing.assert_allclose(floats.targets[0].heatmap, ids.targets[0].heatmap, atol=1e-6)
+@pytest.mark.parametrize('doc, error, match', [
+    ('a string', TypeError, 'doc'),
+    (np.array([['a']]), TypeError, 'doc'),
+    (np.zeros((12, 12, 3), 'float32'), ValueError, r'one HWC image without its batch axis'),
+    (np.zeros((1, 10, 10, 3), 'float32'), ValueError, 'doc has shape'),
+    (np.zeros((1, 3, 12, 12), 'float32'), ValueError, 'channels-first'),
+    (np.zeros((2, 12, 12, 3), 'float32'), ValueError, 'one document'),
+])
+def test_bad_docs(cnn, doc, error, match):
+    with pytest.raises(error, match=match):
+        explain_prediction_keras(cnn, doc)
 
 
-def test_constant_image_and_dead_layer_give_results() -> None:
-    constant = _quiet_explain(_model('image'), np.full((1, 8, 8, 3), 0.5, 'float32'))
-    assert np.isfinite(constant.targets[0].heatmap).all()
-    dead = keras.Sequential([keras.Input((8, 8, 3)), layers.Conv2D(2, 3, name='conv'),
-                             layers.GlobalAveragePooling2D(),
-                             layers.Dense(2, kernel_initializer='zeros')])
-    with pytest.warns(FlatHeatmapWarning):
-        expl = eli5.explain_prediction(dead, IMAGE, targets=[0, 1])
-    for target in expl.targets:
-        assert np.array_equal(target.heatmap, np.zeros((6, 6)))
+def test_bad_arguments(cnn, image_doc):
+    with pytest.raises(ValueError, match='targets: index 3 is out of range'):
+        explain_prediction_keras(cnn, image_doc, targets=[3])
+    with pytest.raises(ValueError, match="layer 'conv9' not found.*conv2, conv1"):
+        explain_prediction_keras(cnn, image_doc, layer='conv9')
+    with pytest.raises(ValueError, match='layer: index 7'):
+        explain_prediction_keras(cnn, image_doc, layer=7)
+    with pytest.raises(TypeError, match='layer must be'):
+        explain_prediction_keras(cnn, image_doc, layer=1.5)
+    with pytest.raises(ValueError, match='not part of the model'):
+        explain_prediction_keras(cnn, image_doc, layer=layers.Conv2D(2, 3))
+    with pytest.raises(ValueError, match='score'):
+        explain_prediction_keras(cnn, image_doc, score='logits')
+    with pytest.raises(ValueError, match='method'):
+        explain_prediction_keras(cnn, image_doc, method='cam')
+    with pytest.raises(ValueError, match='2-D'):
+        explain_prediction_keras(cnn, image_doc, layer='pool')
+    with pytest.raises(ValueError, match='target_names'):
+        explain_prediction_keras(cnn, image_doc, target_names=['a', 'b'])
 
 
-# ---- layer-state invariants (hypothesis) ---------------------------------------------------
-
-class Interrupt(BaseException):
-    """Like ``KeyboardInterrupt``: not an ``Exception``."""
-
-
-class Tripwire(layers.Layer):
-    """An identity layer that raises :class:`Interrupt` on its ``armed``-th call."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.calls = [0]
-        self.armed = [0]
-
-    def call(self, inputs: Any) -> Any:
-        self.calls[0] += 1
-        if self.calls[0] == self.armed[0]:
-            raise Interrupt('interrupted mid-explanation')
-        return inputs
+def test_tokens_length_mismatch():
+    model = seeded_weights(keras.Sequential([
+        keras.Input((6,), dtype='int32'), layers.Embedding(10, 4),
+        layers.Conv1D(3, 2, padding='same', name='conv'), layers.GlobalMaxPooling1D(),
+        layers.Dense(2)]), seed=20)
+    with pytest.raises(ValueError, match='tokens has 5 tokens but doc has 6'):
+        explain_prediction_keras(model, np.array([[1, 2, 3, 4, 5, 6]]), tokens=list('abcde'))
 
 
-def layer_state(model: Any) -> List[Any]:
-    """Each layer's ``__dict__`` (keys, and values by identity), ``trainable`` and weights."""
-    state = []
-    for layer in model._flatten_layers(include_self=True, recursive=True):
-        attributes = sorted((key, id(value)) for key, value in layer.__dict__.items()
-                            if not key.startswith('_tracker'))
-        state.append((layer.name, attributes, layer.trainable, 'call' in layer.__dict__))
-    return state
-
-
-def assert_same(model: Any, before: List[Any], weights: List[np.ndarray]) -> None:
-    assert layer_state(model) == before
-    after = model.get_weights()
-    assert len(after) == len(weights)
-    for old, new in zip(weights, after):
-        np.testing.assert_array_equal(old, new)
-
-
-@st.composite
-def random_models(draw: Any) -> Dict[str, Any]:
-    """A random small model's recipe; :func:`build` makes it outside the strategy, since
-    building Keras layers draws on the ``random`` module (hypothesis warns about that)."""
-    depth = draw(st.integers(1, 2))
-    classes = draw(st.integers(2, 3))
-    names = [f'conv{index}' for index in range(depth)]
-    convs = [(draw(st.integers(1, 4)), draw(st.booleans())) for _ in names]
-    activation = draw(st.sampled_from([None, 'softmax']))
-    seed = draw(st.integers(0, 100))
-    frozen = [draw(st.booleans()) for _ in range(depth * 2 + 4)]
-    options: Dict[str, Any] = ({'top_targets': draw(st.integers(1, classes))}
-                               if draw(st.booleans()) else
-                               {'targets': [draw(st.integers(0, classes - 1))]})
-    return dict(recipe=(classes, names, convs, activation, seed, frozen),
-                layer=draw(st.sampled_from([None] + names)), options=options,
-                relu=draw(st.booleans()))
-
-
-def build(drawn: Dict[str, Any]) -> Dict[str, Any]:
-    """The model and its tripwire, from a :func:`random_models` recipe."""
-    classes, names, convs, activation, seed, frozen = drawn['recipe']
-    stack: List[Any] = [keras.Input((6, 6, 3))]
-    for index, (name, (filters, batch_norm)) in enumerate(zip(names, convs)):
-        stack.append(layers.Conv2D(filters, 3, padding='same', activation='relu', name=name))
-        if batch_norm:
-            stack.append(layers.BatchNormalization(name=f'bn{index}'))
-    tripwire = Tripwire(name='tripwire')
-    stack += [tripwire, layers.Dropout(0.5), layers.GlobalAveragePooling2D(),
-              layers.Dense(classes, activation=activation)]
-    model = seeded_weights(keras.Sequential(stack), seed=seed)
-    for layer, freeze in zip(model.layers, frozen):
-        if freeze:
-            layer.trainable = False
-    return dict(drawn, model=model, tripwire=tripwire)
-
-
-keras_settings = settings(max_examples=6, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow])
-DOC = np.random.default_rng(5).random((1, 6, 6, 3)).astype('float32')
-
-
-@keras_settings
-@given(random_models())
-def test_layer_state_unchanged_after_success_and_bad_argument(drawn: Dict[str, Any]) -> None:
-    drawn = build(drawn)
-    model = drawn['model']
-    model(DOC)                                  # the user's own call builds what Keras caches
-    before, weights = layer_state(model), model.get_weights()
-    expl = _quiet_explain(model, DOC, layer=drawn['layer'], relu=drawn['relu'],
-                          **drawn['options'])
-    assert all(np.isfinite(t.heatmap).all() for t in expl.targets)
-    assert_same(model, before, weights)
-    with pytest.raises(ValueError, match='targets'):
-        eli5.explain_prediction(model, DOC, targets=[99])
-    assert_same(model, before, weights)
-
-
-@keras_settings
-@given(random_models(), st.integers(1, 2))
-def test_layer_state_unchanged_after_an_interrupt_mid_call(drawn: Dict[str, Any],
-                                                           on_call: int) -> None:
-    """The model raises a ``BaseException`` in the adapter's first pass (the probe) or its
-    second (the differentiated pass); it goes through and the layers are as before."""
-    drawn = build(drawn)
-    model = drawn['model']
-    model(DOC)
-    tripwire = drawn['tripwire']
-    before, weights = layer_state(model), model.get_weights()
-    tripwire.calls[0] = 0
-    tripwire.armed[0] = on_call
-    try:
-        with pytest.raises(Interrupt):
-            _quiet_explain(model, DOC, layer=drawn['layer'], **drawn['options'])
-    finally:
-        tripwire.armed[0] = 0
-    assert_same(model, before, weights)
-    _quiet_explain(model, DOC, layer=drawn['layer'], **drawn['options'])   # still works
-    assert_same(model, before, weights)
-
-
-# ---- soak ----------------------------------------------------------------------------------
-
-SOAK_CALLS = max(int(os.environ.get('ELI5_GRADCAM_SOAK', '200')) // 4, 10)
-
-
-@pytest.mark.slow
-def test_soak_memory_stays_flat() -> None:
-    psutil = pytest.importorskip('psutil')
-    model = image_model(seed=6)
-    docs = np.random.default_rng(6).random((4, 8, 8, 3)).astype('float32')
-
-    def one(index: int) -> None:
-        _quiet_explain(model, docs[index % 4:index % 4 + 1], top_targets=2)
-        try:
-            eli5.explain_prediction(model, docs[:1], targets=[99])
-        except ValueError:
-            pass
-    for index in range(10):
-        one(index)
-    gc.collect()
-    start = psutil.Process().memory_info().rss / 2 ** 20
-    for index in range(SOAK_CALLS):
-        one(index)
-    gc.collect()
-    end = psutil.Process().memory_info().rss / 2 ** 20
-    print(f'soak ({BACKEND}): {SOAK_CALLS} x 2 calls, RSS {start:.1f} -> {end:.1f} MB '
-          f'(growth {end - start:.2f} MB)')
-    assert end - start < 20
+def test_unbuilt_or_empty_model_is_not_supported(image_doc):
+    """eli5's convention: a model that cannot be explained gives an Explanation with error."""
+    for model in (Subclassed(), keras.Sequential()):
+        expl = eli5.explain_prediction(model, image_doc)
+        assert expl.targets is None and 'is not supported' in expl.error
+    assert 'not built' in eli5.explain_prediction(Subclassed(), image_doc).error
+    expl = eli5.explain_prediction(keras.Sequential(), np.zeros((0,)))      # as eli5's suite
+    assert 'is not supported' in expl.error
+    dense = keras.Sequential([keras.Input((4,)), layers.Dense(2)])
+    expl = eli5.explain_prediction(dense, np.zeros((1, 4), 'float32'))
+    assert 'is not supported' in expl.error and 'layer=None' in expl.error
+    from eli5_gradcam.keras import explain_batch_keras
+    with pytest.raises(ValueError, match='not built'):                     # a batch raises
+        explain_batch_keras(Subclassed(), image_doc)
