@@ -52,10 +52,10 @@ def gradcam_channel_weights(gradients: np.ndarray) -> np.ndarray:
     numpy.ndarray
         ``(batch, targets, channels)``.
     """
-    # A matrix product with a row of ones, in float64: BLAS sums about 2x
-    # faster than np.mean with a float64 accumulator on (T, 400, 256) (5
-    # targets: 140 vs 244 us).  Not in float32: BLAS may flush float32
-    # subnormals to zero, where float64 keeps them.
+    # A matrix product with a row of ones, in float64: BLAS sums faster than
+    # np.mean with a float64 accumulator (bench/README.rst, "Measurements behind
+    # choices in the code").  Not in float32: BLAS may flush float32 subnormals to
+    # zero, where float64 keeps them.
     batch, targets, channels = gradients.shape[0], gradients.shape[1], gradients.shape[-1]
     flat = np.asarray(gradients, dtype=np.float64).reshape(batch * targets, -1, channels)
     sums = np.matmul(np.ones((1, flat.shape[1])), flat)[:, 0]

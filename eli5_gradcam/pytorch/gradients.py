@@ -9,14 +9,13 @@ no parameter's ``.grad`` is ever written):
 
 :data:`DEFAULT_STRATEGY` is ``'auto'``: batched when the differentiated part
 of the graph (from the layer to the scores) is short, the loop otherwise.
-Measured (whole capture, 5 targets, 2 CPU threads, mean of 6-200 calls):
-ResNet-50 ``layer4`` (8 autograd nodes) 125 ms loop vs 98 ms batched, text CNN
-(8 nodes) 5.3 vs 3.2 ms, 1-D CNN (14 nodes) 6.6 vs 6.3 ms; on one thread
-ResNet-50 ``layer3`` (70 nodes) 341 vs 314 ms, ``layer2`` (189) 700 vs 675 ms,
-``layer1`` (270) 782 vs 805 ms.  A short head has few, small operations, where
-the loop pays the per-operation overhead once per target; a long one has large
-convolutions whose vectorised backward gains nothing and needs the memory of
-every target at once.  ``vmap`` does not cover every operation: when it fails
+Measured (bench/README.rst, "Measurements behind choices in the code"):
+batched is faster on short heads (a text CNN, a 1-D CNN, ResNet-50's
+``layer4`` and ``layer3``) and gains little or loses on long ones.  A short
+head has few, small operations, where the loop pays the per-operation
+overhead once per target; a long one has large convolutions whose vectorised
+backward gains nothing and needs the memory of every target at once.
+``vmap`` does not cover every operation: when it fails
 the loop is used.
 """
 from __future__ import annotations
