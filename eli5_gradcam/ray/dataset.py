@@ -59,24 +59,10 @@ def _check_columns(dataset: Any, column: str, id_column: str) -> None:
                              f'{names}')
 
 
-def _compute(num_workers: Optional[int], use_gpu: bool) -> ray.data.ActorPoolStrategy:
-    """The actor pool.
-
-    A CPU actor is given one batch at a time (Ray Data's default queues two
-    per actor): an explanation batch takes seconds and the actor runs one at
-    a time, so a queued batch overlaps nothing, but it is bound to that actor
-    while another may be idle.  Measured on 256 images (8 batches) with 2
-    workers, bench/RAY.md: the queue let the first actor to start take more
-    than its share, and the run's throughput was 1.54x one worker's.  GPU
-    actors keep the queue, where the next batch's host-to-device work can
-    overlap the current one.
-    """
-    in_flight = None if use_gpu else 1
+def _compute(num_workers: Optional[int]) -> ray.data.ActorPoolStrategy:
     if num_workers is None:            # Ray Data's autoscaling pool, sized by the cluster
-        return ray.data.ActorPoolStrategy(min_size=1, max_size=None,
-                                          max_tasks_in_flight_per_actor=in_flight)
-    return ray.data.ActorPoolStrategy(size=int(num_workers),
-                                      max_tasks_in_flight_per_actor=in_flight)
+        return ray.data.ActorPoolStrategy(min_size=1, max_size=None)
+    return ray.data.ActorPoolStrategy(size=int(num_workers))
 
 
 def _options(options: Any) -> ExplainOptions:
@@ -202,6 +188,5 @@ def explain_dataset(dataset: ray.data.Dataset,
                     batch_size=int(batch_size))
     return dataset.map_batches(
         ExplainWorker, fn_constructor_args=(model_factory, plan), batch_size=int(batch_size),
-        batch_format='numpy', compute=_compute(num_workers, num_gpus_per_worker > 0),
-        num_cpus=num_cpus_per_worker,
+        batch_format='numpy', compute=_compute(num_workers), num_cpus=num_cpus_per_worker,
         num_gpus=num_gpus_per_worker or None)
