@@ -13,9 +13,8 @@ Run once per backend, each in its own process.
 """
 from __future__ import annotations
 
-import re
 import warnings
-from typing import Any, Dict, List, NamedTuple
+from typing import List
 
 import numpy as np
 import pytest
@@ -24,6 +23,7 @@ keras = pytest.importorskip('keras')
 
 import eli5  # noqa: E402
 
+from bad_input_table import Case, assert_named_error, case_makers  # noqa: E402
 from eli5_gradcam import FlatHeatmapWarning, explain_predictions  # noqa: E402
 from eli5_gradcam.keras import explain_prediction_keras  # noqa: E402
 from keras_helpers import Subclassed, seeded_weights  # noqa: E402
@@ -35,23 +35,8 @@ layers = keras.layers
 
 # ---- the bad-input matrix: eli5.explain_prediction and explain_predictions -----------------
 
-class Case(NamedTuple):
-    id: str
-    model: str
-    doc: Any
-    kwargs: Dict[str, Any]
-    error: type
-    names: str
-
-
-def _case(id: str, error: type, names: str, doc: Any = IMAGE, model: str = 'image',
-          **kwargs: Any) -> Case:
-    return Case(id, model, doc, kwargs, error, names)
-
-
-def _text(id: str, error: type, names: str, doc: Any = IDS, **kwargs: Any) -> Case:
-    kwargs.setdefault('tokens', TOKENS)
-    return Case(id, 'text', doc, kwargs, error, names)
+DOCS = np.random.default_rng(4).random((5, 8, 8, 3)).astype('float32')
+_case, _text, _batch = case_makers(IMAGE, IDS, TOKENS, DOCS)
 
 
 EXPLAIN_CASES: List[Case] = [
@@ -144,20 +129,6 @@ EXPLAIN_CASES: List[Case] = [
 ]
 
 
-def assert_named_error(info: Any, error: type, names: str) -> None:
-    exc = info.value
-    assert type(exc) is error, f'{type(exc).__module__}.{type(exc).__name__}: {exc}'
-    assert type(exc).__module__ == 'builtins'
-    assert re.search(names, str(exc)), f'{names!r} not in: {exc}'
-    assert 'Traceback' not in str(exc) and '(most recent call last)' not in str(exc)
-    for cause in (exc.__cause__, exc.__context__):
-        if cause is not None and str(cause):
-            # the naming of the argument must be our own words, outside the quoted cause
-            assert str(exc) != str(cause)
-            assert re.search(names, str(exc).replace(str(cause), '')), (
-                f'{names!r} only in the quoted cause: {exc}')
-
-
 @pytest.mark.parametrize('case', EXPLAIN_CASES, ids=[case.id for case in EXPLAIN_CASES])
 def test_bad_input_explain_prediction(case: Case) -> None:
     with warnings.catch_warnings():
@@ -165,15 +136,6 @@ def test_bad_input_explain_prediction(case: Case) -> None:
         with pytest.raises(case.error) as info:
             eli5.explain_prediction(cached_model(case.model), case.doc, **case.kwargs)
     assert_named_error(info, case.error, case.names)
-
-
-DOCS = np.random.default_rng(4).random((5, 8, 8, 3)).astype('float32')
-
-
-def _batch(id: str, error: type, names: str, docs: Any = DOCS, model: str = 'image',
-           **kwargs: Any) -> Case:
-    kwargs.setdefault('progress', False)
-    return Case(id, model, docs, kwargs, error, names)
 
 
 BATCH_CASES: List[Case] = [

@@ -8,9 +8,8 @@ surface a framework exception.
 """
 from __future__ import annotations
 
-import re
 import warnings
-from typing import Any, Dict, List, NamedTuple
+from typing import Any, List
 
 import numpy as np
 import pytest
@@ -20,6 +19,7 @@ torch = pytest.importorskip('torch')
 import eli5  # noqa: E402
 from torch import nn  # noqa: E402
 
+from bad_input_table import Case, assert_named_error, case_makers  # noqa: E402
 from eli5_gradcam import FlatHeatmapWarning, explain_predictions  # noqa: E402
 from torch_robustness_helpers import (DOCS, IDS, IMAGE, MODELS, PICTURE,  # noqa: E402
                                       TOKENS)
@@ -31,23 +31,7 @@ def _failing_reshape(tensor: torch.Tensor) -> torch.Tensor:
 
 # ---- the bad-input matrix: explain_prediction ----------------------------------------------
 
-class Case(NamedTuple):
-    id: str
-    model: str
-    doc: Any
-    kwargs: Dict[str, Any]
-    error: type
-    names: str          # regex: the argument the message must name
-
-
-def _case(id: str, error: type, names: str, doc: Any = IMAGE, model: str = 'image',
-          **kwargs: Any) -> Case:
-    return Case(id, model, doc, kwargs, error, names)
-
-
-def _text(id: str, error: type, names: str, doc: Any = IDS, **kwargs: Any) -> Case:
-    kwargs.setdefault('tokens', TOKENS)
-    return Case(id, 'text', doc, kwargs, error, names)
+_case, _text, _batch = case_makers(IMAGE, IDS, TOKENS, DOCS)
 
 
 EXPLAIN_CASES: List[Case] = [
@@ -190,21 +174,6 @@ def _model(name: str) -> Any:
     return MODELS[name]()
 
 
-def assert_named_error(info: Any, error: type, names: str) -> None:
-    """The error is ours: the right builtin type, naming the argument, no framework class."""
-    exc = info.value
-    assert type(exc) is error, f'{type(exc).__module__}.{type(exc).__name__}: {exc}'
-    assert type(exc).__module__ == 'builtins'
-    assert re.search(names, str(exc)), f'{names!r} not in: {exc}'
-    for cause in (exc.__cause__, exc.__context__):
-        if cause is not None and str(cause):
-            # a framework's (or the model's) message may be quoted, but the naming of
-            # the argument must be our own words, outside the quoted text
-            assert str(exc) != str(cause)
-            assert re.search(names, str(exc).replace(str(cause), '')), (
-                f'{names!r} only in the quoted cause: {exc}')
-
-
 @pytest.mark.parametrize('case', EXPLAIN_CASES, ids=[case.id for case in EXPLAIN_CASES])
 def test_bad_input_explain_prediction(case: Case) -> None:
     model = _model(case.model)
@@ -218,12 +187,6 @@ def test_bad_input_explain_prediction(case: Case) -> None:
 # ---- the bad-input matrix: explain_predictions ---------------------------------------------
 
 BATCH_IDS = torch.tensor([[1, 2, 3, 4], [4, 3, 2, 1], [5, 5, 6, 6]])
-
-
-def _batch(id: str, error: type, names: str, docs: Any = DOCS, model: str = 'image',
-           **kwargs: Any) -> Case:
-    kwargs.setdefault('progress', False)
-    return Case(id, model, docs, kwargs, error, names)
 
 
 BATCH_CASES: List[Case] = [
