@@ -19,6 +19,7 @@ import keras  # noqa: E402
 import floors_keras  # noqa: E402
 import keras_models  # noqa: E402
 import methods_keras  # noqa: E402
+from report_methods import METHOD_TABLES  # noqa: E402
 import peers_keras  # noqa: E402
 from timing import interleaved, rss_mib  # noqa: E402
 
@@ -119,13 +120,16 @@ def main() -> None:
     parser.add_argument('--soak', type=int, default=1000)
     parser.add_argument('--sections', nargs='+', choices=['core', 'methods'],
                         default=['core', 'methods'])
+    parser.add_argument('--methods', nargs='+', choices=METHOD_TABLES,
+                        default=list(METHOD_TABLES))
     args = parser.parse_args()
     rounds = 2 if args.quick else args.rounds
     peers = peers_keras.available_peers()
     results: Dict[str, Any] = {'framework': f'keras-{keras.backend.backend()}',
                                'keras': keras.__version__, 'peers': peers}
     if 'methods' in args.sections:
-        results['methods'] = methods_keras.methods_section(peers, args.quick, rounds)
+        results['methods'] = methods_keras.methods_section(peers, args.quick, rounds,
+                                                             args.methods)
     if 'core' in args.sections:
         _core(args, peers, rounds, results)
     print(json.dumps(results))

@@ -14,7 +14,7 @@ Run by ``keras_bench.py`` (``--sections methods``), as ``methods_torch.py``:
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Dict
+from typing import Any, Callable, Dict, Sequence
 
 import numpy as np
 
@@ -23,7 +23,8 @@ import eli5
 import eli5_gradcam  # noqa: F401
 import floors_keras
 import keras_models
-from methods_common import BATCH, agreement, heatmap_of, ours, scorecam_rows
+from methods_common import BATCH, FASTER_FRACTION, agreement, ours, scorecam_rows
+from report_methods import METHOD_TABLES
 from timing import interleaved
 
 __all__ = ['methods_section']
@@ -48,6 +49,7 @@ def _scorecam(model: Any, doc: np.ndarray, layer: str, peers: Dict[str, Any], ro
     target = _top(model, doc)
     channels = int(model.get_layer(layer).output.shape[-1])
     contenders, result, full = scorecam_rows(model, doc, layer, target, channels)
+    maps = max(1, channels // FASTER_FRACTION)     # Faster Score-CAM's, as in scorecam_rows
     if peers.get('tf-keras-vis') is None:
         try:
             peer = _tf_keras_vis(model, layer, doc, target, None)
@@ -62,8 +64,10 @@ def _scorecam(model: Any, doc: np.ndarray, layer: str, peers: Dict[str, Any], ro
     return result
 
 
-def methods_section(peers: Dict[str, Any], quick: bool, rounds: int) -> Dict[str, Any]:
-    """Eigen-CAM, Ablation-CAM and Score-CAM tables (see the module docstring)."""
+def methods_section(peers: Dict[str, Any], quick: bool, rounds: int,
+                    tables: Sequence[str] = METHOD_TABLES) -> Dict[str, Any]:
+    """Eigen-CAM, Ablation-CAM and Score-CAM tables (see the module docstring);
+    ``tables``: which of them to measure."""
     rng = np.random.default_rng(0)
     if quick:
         model, size = keras_models.small_cnn(), 64
@@ -77,16 +81,23 @@ def methods_section(peers: Dict[str, Any], quick: bool, rounds: int) -> Dict[str
     doc = rng.random((1, size, size, 3)).astype('float32')
     target = _top(model, doc)
     forward = floors_keras.forward(model)
-    eigen = interleaved({'forward': lambda: forward(doc),
-                         'eli5-gradcam': ours(model, doc, layers['eigencam'], target,
-                                               method='eigencam')}, rounds)
-    ablation = interleaved({
-        f'eli5-gradcam (batch {BATCH})': ours(model, doc, layers['ablationcam'], target,
-                                               method='ablationcam', batch_size=BATCH),
-        'eli5-gradcam (default batch)': ours(model, doc, layers['ablationcam'], target,
-                                              method='ablationcam')}, heavy_rounds,
-        warmup=warmup)
+
+    def eigen() -> Dict[str, Any]:
+        return {'times': interleaved({
+            'forward': lambda: forward(doc),
+            'eli5-gradcam': ours(model, doc, layers['eigencam'], target, method='eigencam')},
+            rounds)}
+
+    def ablation() -> Dict[str, Any]:
+        return {'target': target, 'times': interleaved({
+            f'eli5-gradcam (batch {BATCH})': ours(model, doc, layers['ablationcam'], target,
+                                                   method='ablationcam', batch_size=BATCH),
+            'eli5-gradcam (default batch)': ours(model, doc, layers['ablationcam'], target,
+                                                  method='ablationcam')}, heavy_rounds,
+            warmup=warmup)}
+
+    runs = {'eigencam': eigen, 'ablationcam': ablation,
+            'scorecam': lambda: _scorecam(model, doc, layers['scorecam'], peers, heavy_rounds,
+                                          warmup)}
     return {'model': name, 'layers': layers, 'batch_size': BATCH,
-            'eigencam': {'times': eigen},
-            'ablationcam': {'target': target, 'times': ablation},
-            'scorecam': _scorecam(model, doc, layers['scorecam'], peers, heavy_rounds, warmup)}
+            **{table: runs[table]() for table in tables}}

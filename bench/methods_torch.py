@@ -16,7 +16,7 @@ correlation.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Dict
+from typing import Any, Callable, Dict, Sequence
 
 import numpy as np
 import torch
@@ -26,6 +26,7 @@ import eli5
 import eli5_gradcam  # noqa: F401
 import torch_models
 from methods_common import BATCH, agreement, heatmap_of, ours, scorecam_rows
+from report_methods import METHOD_TABLES
 from timing import interleaved
 
 __all__ = ['methods_section']
@@ -133,10 +134,12 @@ def _scorecam(model: torch.nn.Module, doc: torch.Tensor, layer_name: str, peers:
     return result
 
 
-def methods_section(peers: Dict[str, Any], quick: bool, rounds: int) -> Dict[str, Any]:
+def methods_section(peers: Dict[str, Any], quick: bool, rounds: int,
+                    tables: Sequence[str] = METHOD_TABLES) -> Dict[str, Any]:
     """Eigen-CAM, Ablation-CAM and Score-CAM tables (see the module docstring).
 
     ``quick``: a small CNN on 64x64 images instead of ResNet-50, two rounds.
+    ``tables``: which of them to measure.
     """
     generator = torch.Generator().manual_seed(0)
     if quick:
@@ -148,10 +151,12 @@ def methods_section(peers: Dict[str, Any], quick: bool, rounds: int) -> Dict[str
         layers = {'eigencam': 'layer4', 'ablationcam': 'layer4', 'scorecam': 'layer1'}
         name, heavy_rounds, warmup = 'ResNet-50', 3, 0     # minutes per call: no warm-up
     doc = torch.rand(1, 3, size, size, generator=generator)
-    return {
-        'model': name, 'layers': layers, 'batch_size': BATCH,
-        'eigencam': _eigencam(model, doc, layers['eigencam'], rounds),
-        'ablationcam': _ablation(model, doc, layers['ablationcam'], peers, heavy_rounds,
-                                 warmup),
-        'scorecam': _scorecam(model, doc, layers['scorecam'], peers, heavy_rounds, warmup),
+    runs = {
+        'eigencam': lambda: _eigencam(model, doc, layers['eigencam'], rounds),
+        'ablationcam': lambda: _ablation(model, doc, layers['ablationcam'], peers,
+                                         heavy_rounds, warmup),
+        'scorecam': lambda: _scorecam(model, doc, layers['scorecam'], peers, heavy_rounds,
+                                      warmup),
     }
+    return {'model': name, 'layers': layers, 'batch_size': BATCH,
+            **{table: runs[table]() for table in tables}}

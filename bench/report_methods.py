@@ -3,7 +3,10 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, List
 
-__all__ = ['methods_tables']
+__all__ = ['methods_tables', 'METHOD_TABLES']
+
+#: The tables of the gradient-free methods section, in report order.
+METHOD_TABLES = ('eigencam', 'ablationcam', 'scorecam')
 
 
 def _agreements(result: Dict[str, Any]) -> List[str]:
@@ -40,6 +43,10 @@ def methods_tables(data: Dict[str, Any], table: Callable[..., List[str]]) -> Lis
                    f'channels): floor = {peer or "eli5-gradcam"}',
                    {model: score['times']}, floor_name=peer or 'eli5-gradcam')
     lines += _agreements(score)
-    if 'wall_s' in data:
+    if data.get('wall_s') is not None:
         lines += [f'Wall time of these rows: {data["wall_s"]:.0f} s', '']
+    if 'rerun' in data:
+        rerun = data['rerun']
+        lines += [f'Measured again in a later run: {", ".join(rerun["tables"])} '
+                  f'({rerun["wall_s"]:.0f} s); the wall time above is the first run\'s.', '']
     return lines

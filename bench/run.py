@@ -24,7 +24,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from report_methods import methods_tables  # noqa: E402
+from report_methods import METHOD_TABLES, methods_tables  # noqa: E402
 from timing import paired_ratio  # noqa: E402
 FRAMEWORKS = {
     'torch': ([sys.executable, str(HERE / 'torch_bench.py')], {}),
@@ -171,6 +171,19 @@ def _report(results: Dict[str, Dict[str, Any]], imports: Dict[str, Any], command
     return '\n'.join(lines)
 
 
+def _merged(old: Dict[str, Any], fresh: Dict[str, Any],
+            tables: List[str]) -> Dict[str, Any]:
+    """``fresh`` over ``old``; a methods section measured in part keeps the other tables
+    and says which tables were re-run (and how long they took)."""
+    merged = {**old, **fresh}
+    if 'methods' in fresh and 'methods' in old and set(tables) != set(METHOD_TABLES):
+        methods = {**old['methods'], **fresh['methods']}
+        methods['wall_s'] = old['methods'].get('wall_s')
+        methods['rerun'] = {'tables': list(tables), 'wall_s': fresh['methods'].get('wall_s')}
+        merged['methods'] = methods
+    return merged
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -187,10 +200,14 @@ def main() -> None:
                         default=['core', 'methods'],
                         help='core: the Grad-CAM tables; methods: Eigen-CAM, Score-CAM, '
                              'Ablation-CAM (with --merge, the other sections are kept)')
+    parser.add_argument('--methods', nargs='+', choices=METHOD_TABLES,
+                        default=list(METHOD_TABLES),
+                        help='with --sections methods: which tables to measure (with --merge, '
+                             'the other tables are kept)')
     args = parser.parse_args()
     extra = ['--quick'] if args.quick else ['--rounds', str(args.rounds), '--soak',
                                             str(args.soak)]
-    extra += ['--sections'] + args.sections
+    extra += ['--sections'] + args.sections + ['--methods'] + args.methods
     output = Path(args.output) if args.output else HERE / (
         'RESULTS-quick.md' if args.quick else 'RESULTS.md')
     results: Dict[str, Any] = {}
@@ -203,7 +220,9 @@ def main() -> None:
         fresh = _run(framework, extra)
         if 'methods' in fresh and 'core' not in args.sections:
             fresh['methods']['wall_s'] = fresh.pop('wall_s')
-        results[framework] = {**results.get(framework, {}), **fresh} if args.merge else fresh
+        if args.merge:
+            fresh = _merged(results.get(framework, {}), fresh, args.methods)
+        results[framework] = fresh
         results = {name: results[name] for name in FRAMEWORKS if name in results}
         # written after every framework: a long run stopped midway keeps what it measured
         output.write_text(_report(results, imports, command.strip(), args.quick) + '\n',

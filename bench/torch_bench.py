@@ -15,6 +15,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import methods_torch  # noqa: E402
+from report_methods import METHOD_TABLES  # noqa: E402
 import peers_torch  # noqa: E402
 import torch_models  # noqa: E402
 from timing import interleaved, rss_mib  # noqa: E402
@@ -155,6 +156,8 @@ def main() -> None:
     parser.add_argument('--soak', type=int, default=1000)
     parser.add_argument('--sections', nargs='+', choices=['core', 'methods'],
                         default=['core', 'methods'])
+    parser.add_argument('--methods', nargs='+', choices=METHOD_TABLES,
+                        default=list(METHOD_TABLES))
     args = parser.parse_args()
     torch.set_num_threads(os.cpu_count() or 1)
     rounds = 2 if args.quick else args.rounds
@@ -162,7 +165,8 @@ def main() -> None:
     results: Dict[str, Any] = {'framework': 'torch', 'torch': torch.__version__,
                                'threads': torch.get_num_threads(), 'peers': peers}
     if 'methods' in args.sections:
-        results['methods'] = methods_torch.methods_section(peers, args.quick, rounds)
+        results['methods'] = methods_torch.methods_section(peers, args.quick, rounds,
+                                                             args.methods)
     if 'core' in args.sections:
         _core(args, peers, rounds, results)
     print(json.dumps(results))
