@@ -1,4 +1,4 @@
-"""Heatmaps coloured and blended over a picture: the pixels of :mod:`.image`.
+"""Heatmaps coloured and blended over a picture: the pixels of ``format_as_image``.
 
 One [0, 1] map goes through a sequential colormap and a signed map
 (``relu=False``, values in [-1, 1]) through a diverging one centred at zero;
