@@ -179,7 +179,10 @@ def _merged(old: Dict[str, Any], fresh: Dict[str, Any],
     if 'methods' in fresh and 'methods' in old and set(tables) != set(METHOD_TABLES):
         methods = {**old['methods'], **fresh['methods']}
         methods['wall_s'] = old['methods'].get('wall_s')
-        methods['rerun'] = {'tables': list(tables), 'wall_s': fresh['methods'].get('wall_s')}
+        earlier = old['methods'].get('rerun', {'tables': [], 'wall_s': 0.0})
+        methods['rerun'] = {
+            'tables': [t for t in METHOD_TABLES if t in set(earlier['tables']) | set(tables)],
+            'wall_s': earlier['wall_s'] + (fresh['methods'].get('wall_s') or 0.0)}
         merged['methods'] = methods
     return merged
 
