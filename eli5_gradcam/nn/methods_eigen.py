@@ -38,7 +38,10 @@ ORIENTATION_TIE = 1e-9
 def _finite(values: np.ndarray) -> np.ndarray:
     """float64 copy with NaN as 0 (as pytorch-grad-cam does) and +-inf as the
     largest finite float, so that the decomposition always has finite input."""
-    return np.nan_to_num(np.asarray(values, dtype=np.float64), nan=0.0,
+    values = np.asarray(values)
+    if np.isfinite(values).all():            # the usual case: no copy-and-replace pass
+        return values.astype(np.float64)
+    return np.nan_to_num(values.astype(np.float64), nan=0.0,
                          posinf=np.finfo(np.float64).max,
                          neginf=-np.finfo(np.float64).max)
 
@@ -73,19 +76,16 @@ def _blas_threads() -> Any:
     return ThreadpoolController()
 
 
-def _eigh(gram: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-    """:func:`numpy.linalg.eigh` with BLAS on one thread.
+def _one_blas_thread() -> Any:
+    """A context in which numpy's BLAS and LAPACK run on one thread.
 
-    The Gram matrices are small (at most the smaller of positions and
-    channels), and the call comes right after the model's forward pass,
-    whose framework threads are still spinning: a multi-threaded LAPACK call
-    then waits for cores.  Measured on 2 cores after a torch forward pass, a
-    49 x 49 decomposition took 10 ms with numpy's two BLAS threads and 0.35 ms
-    with one.
+    The products and decompositions here are small, and they run right
+    after the model's forward pass, whose framework threads are still
+    spinning: multi-threaded BLAS then waits for cores.  Measured on 2 cores
+    after a torch forward pass, a 49 x 49 decomposition took 10 ms with
+    numpy's two BLAS threads and 0.35 ms with one.
     """
-    with _blas_threads().limit(limits=1, user_api='blas'):
-        values, vectors = np.linalg.eigh(gram)
-    return values, vectors
+    return _blas_threads().limit(limits=1, user_api='blas')
 
 
 def first_principal_projection(matrices: np.ndarray) -> np.ndarray:
@@ -137,14 +137,15 @@ def first_principal_projection(matrices: np.ndarray) -> np.ndarray:
     centred = centred / spread
     positions, features = centred.shape[-2:]
     transposed = np.swapaxes(centred, -1, -2)
-    if positions <= features:
-        # p = sigma_1 u_1: the top eigenpair of the (positions x positions) Gram matrix
-        values, vectors = _eigh(np.matmul(centred, transposed))
-        projection = vectors[..., -1] * np.sqrt(np.maximum(values[..., -1:], 0.0))
-    else:
-        # p = X v_1: the top eigenvector of the (features x features) one
-        vectors = _eigh(np.matmul(transposed, centred))[1]
-        projection = np.matmul(centred, vectors[..., -1:])[..., 0]
+    with _one_blas_thread():
+        if positions <= features:
+            # p = sigma_1 u_1: the top eigenpair of the (positions x positions) Gram matrix
+            values, vectors = np.linalg.eigh(np.matmul(centred, transposed))
+            projection = vectors[..., -1] * np.sqrt(np.maximum(values[..., -1:], 0.0))
+        else:
+            # p = X v_1: the top eigenvector of the (features x features) one
+            vectors = np.linalg.eigh(np.matmul(transposed, centred))[1]
+            projection = np.matmul(centred, vectors[..., -1:])[..., 0]
     projection = _orient(projection, unit.sum(axis=-1))
     return projection * (scale * spread)[..., 0]
 

@@ -52,6 +52,8 @@ EXPLAIN_CASES: List[Case] = [
     _case('doc-nan', ValueError, r'doc holds \d+ NaN', doc=torch.full((1, 3, 8, 8), np.nan)),
     _case('doc-inf', ValueError, r'doc holds \d+ NaN or infinite',
           doc=torch.full((1, 3, 8, 8), np.inf)),
+    _case('doc-both-infinities', ValueError, 'doc holds 6 NaN or infinite',
+          doc=torch.tensor([[[[np.inf, -np.inf], [0.5, 0.5]]]]).expand(1, 3, 2, 2)),
     _case('doc-neg-inf-numpy', ValueError, 'doc holds 1 NaN or infinite',
           doc=np.where(np.arange(192).reshape(1, 3, 8, 8) == 5, -np.inf, 0.5)),
     _case('doc-wrong-channels', ValueError, 'doc: the model failed', doc=torch.rand(1, 5, 8, 8)),

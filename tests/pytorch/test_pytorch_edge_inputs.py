@@ -54,6 +54,16 @@ def test_constant_image_gives_a_result() -> None:
     assert np.abs(heatmap).max() <= 1.0
 
 
+def test_finite_doc_whose_sum_overflows_is_accepted() -> None:
+    # the finiteness check sums the doc first: a sum that overflows float16
+    # (192 x 60000 > 65504) must fall back to the element-wise check, not refuse
+    model = image_model().half()
+    doc = torch.full((1, 3, 8, 8), 60000.0, dtype=torch.float16)
+    assert not bool(torch.isfinite(doc.sum()))
+    expl = quiet_explain(model, doc)
+    assert expl.error is None
+
+
 def test_dead_layer_gives_zero_heatmap_and_a_warning() -> None:
     model = image_model()
     with torch.no_grad():
