@@ -34,6 +34,10 @@ __all__ = [
 #: rounding.
 ORIENTATION_TIE = 1e-9
 
+#: Float types whose matrices need no rescaling before the decomposition
+#: (see :func:`first_principal_projection`).
+_NARROW_FLOATS = (np.dtype(np.float16), np.dtype(np.float32))
+
 
 def _finite(values: np.ndarray) -> np.ndarray:
     """float64 copy with NaN as 0 (as pytorch-grad-cam does) and +-inf as the
@@ -119,9 +123,11 @@ def first_principal_projection(matrices: np.ndarray) -> np.ndarray:
     Parameters
     ----------
     matrices : numpy.ndarray
-        ``(..., positions, features)``, finite.  Each matrix is scaled by its
-        largest magnitude before the decomposition (and the projection back),
-        so that no value overflows.
+        ``(..., positions, features)``, finite.  A float64 (or integer)
+        matrix is scaled by its largest magnitude before the decomposition
+        (and the projection back), so that no value overflows; float16 and
+        float32 matrices are decomposed in float64 as they are, since none of
+        their values can overflow or underflow there.
 
     Returns
     -------
@@ -129,25 +135,38 @@ def first_principal_projection(matrices: np.ndarray) -> np.ndarray:
         ``(..., positions)``, float64.  All zero where a matrix has the same
         row at every position.
     """
-    matrices = np.asarray(matrices, dtype=np.float64)
+    matrices = np.asarray(matrices)
+    if matrices.dtype in _NARROW_FLOATS:
+        # No float32 value can overflow or underflow the float64 products
+        # below (|x| < 3.5e38, so a Gram entry stays under 1e78 per feature;
+        # the smallest nonzero float32 squared is 2e-90): centre and project
+        # as they are, in four passes over the matrix instead of ten.
+        centred = matrices.astype(np.float64)
+        row_sums = centred.sum(axis=-1)
+        centred -= centred.mean(axis=-2, keepdims=True)
+        return _orient(_top_projection(centred), row_sums)
+    matrices = matrices.astype(np.float64, copy=False)
     scale = _peak(matrices, axes=(-2, -1))
     unit = matrices / scale
     centred = unit - unit.mean(axis=-2, keepdims=True)
     spread = _peak(centred, axes=(-2, -1))      # rescaled: no square underflows below
-    centred = centred / spread
+    projection = _orient(_top_projection(centred / spread), unit.sum(axis=-1))
+    return projection * (scale * spread)[..., 0]
+
+
+def _top_projection(centred: np.ndarray) -> np.ndarray:
+    """``sigma_1 u_1`` of each ``(..., positions, features)`` float64 matrix,
+    from the top eigenpair of the smaller Gram matrix (sign as LAPACK gives)."""
     positions, features = centred.shape[-2:]
     transposed = np.swapaxes(centred, -1, -2)
     with _one_blas_thread():
         if positions <= features:
             # p = sigma_1 u_1: the top eigenpair of the (positions x positions) Gram matrix
             values, vectors = np.linalg.eigh(np.matmul(centred, transposed))
-            projection = vectors[..., -1] * np.sqrt(np.maximum(values[..., -1:], 0.0))
-        else:
-            # p = X v_1: the top eigenvector of the (features x features) one
-            vectors = np.linalg.eigh(np.matmul(transposed, centred))[1]
-            projection = np.matmul(centred, vectors[..., -1:])[..., 0]
-    projection = _orient(projection, unit.sum(axis=-1))
-    return projection * (scale * spread)[..., 0]
+            return vectors[..., -1] * np.sqrt(np.maximum(values[..., -1:], 0.0))
+        # p = X v_1: the top eigenvector of the (features x features) one
+        vectors = np.linalg.eigh(np.matmul(transposed, centred))[1]
+        return np.matmul(centred, vectors[..., -1:])[..., 0]
 
 
 def eigencam_map(activations: np.ndarray, gradients: np.ndarray) -> np.ndarray:
@@ -189,7 +208,9 @@ def eigencam_map(activations: np.ndarray, gradients: np.ndarray) -> np.ndarray:
     numpy.ndarray
         ``(batch, targets, *spatial)``.
     """
-    activations = _finite(activations)
+    activations = np.asarray(activations)
+    if not (activations.dtype in _NARROW_FLOATS and np.isfinite(activations).all()):
+        activations = _finite(activations)        # finite float64, decomposed rescaled
     batch, channels = activations.shape[0], activations.shape[-1]
     projection = first_principal_projection(activations.reshape(batch, -1, channels))
     maps = projection.reshape((batch, 1) + activations.shape[1:-1])

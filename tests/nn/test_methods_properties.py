@@ -218,6 +218,23 @@ def test_projection_has_zero_mean_and_follows_the_rule(matrices):
         assert_oriented(row, matrix.sum(axis=-1))
 
 
+@pytest.mark.parametrize('exponent', [-44, -30, 0, 30, 38])
+def test_float32_matrices_without_rescaling_match_the_rescaled_float64_path(exponent):
+    # float32 matrices skip the rescaling that float64 ones get; at every
+    # magnitude float32 can hold, the two give the same projection
+    rng = np.random.default_rng(exponent + 50)
+    matrices = (rng.random((3, 7, 5)) * 3.0 - 1.0) * 10.0 ** exponent
+    matrices = matrices.astype(np.float32)
+    matrices[2] = matrices[2, :1]                 # one matrix with the same row everywhere
+    got = first_principal_projection(matrices)
+    want = first_principal_projection(matrices.astype(np.float64))
+    assert got.dtype == np.float64 and np.isfinite(got).all()
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9 * np.abs(want).max())
+    assert not got[2].any()
+    for matrix, row in zip(matrices[:2].astype(np.float64), got[:2]):
+        assert_oriented(row, matrix.sum(axis=-1))
+
+
 @pytest.mark.parametrize('method', NEW_METHODS)
 @pytest.mark.parametrize('bad', [np.nan, np.inf, -np.inf])
 def test_non_finite_input_never_gives_nan(method, bad):
